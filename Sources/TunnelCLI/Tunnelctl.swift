@@ -1,0 +1,29 @@
+import ArgumentParser
+
+/// The `tunnelctl` command: a thin front end that composes the swift-tunnel libraries.
+@main
+struct Tunnelctl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tunnelctl",
+        abstract: "A Cloudflare Tunnel compatible connector, edge and control plane.",
+        discussion: """
+            tunnelctl speaks cloudflared's wire protocol and reads its files (cert.pem, \
+            tunnel credentials JSON, tunnel tokens, config.yml).
+            """,
+        version: TunnelctlVersion.string,
+        subcommands: [
+            VersionCommand.self,
+            CredentialsCommand.self,
+            TunnelCommand.self,
+        ]
+    )
+}
+
+/// `tunnelctl tunnel ...`: commands that work on one tunnel, in cloudflared's layout.
+struct TunnelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tunnel",
+        abstract: "Create, route, inspect and run tunnels.",
+        subcommands: []
+    )
+}
