@@ -24,6 +24,8 @@ struct TunnelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tunnel",
         abstract: "Create, route, inspect and run tunnels.",
-        subcommands: []
+        subcommands: [TunnelIngressCommand.self]
     )
+
+    @OptionGroup var options: TunnelOptions
 }
