@@ -10,6 +10,10 @@ struct TestPKI {
     let caCertificate: NIOSSLCertificate
     let leafCertificate: NIOSSLCertificate
     let leafKey: NIOSSLPrivateKey
+    /// PEM text of the CA certificate, the leaf certificate and the leaf key, for external peers.
+    let caPEM: String
+    let leafPEM: String
+    let leafKeyPEM: String
 
     init(serverNames: [String] = ["h2.cftunnel.com"], caName: String = "swift-tunnel test CA") throws {
         let now = Date()
@@ -51,6 +55,9 @@ struct TestPKI {
         self.caCertificate = try NIOSSLCertificate(bytes: Self.der(ca), format: .der)
         self.leafCertificate = try NIOSSLCertificate(bytes: Self.der(leaf), format: .der)
         self.leafKey = try NIOSSLPrivateKey(bytes: Array(leafKey.derRepresentation), format: .der)
+        self.caPEM = try ca.serializeAsPEM().pemString
+        self.leafPEM = try leaf.serializeAsPEM().pemString
+        self.leafKeyPEM = leafKey.pemRepresentation
     }
 
     private static func der(_ certificate: Certificate) throws -> [UInt8] {

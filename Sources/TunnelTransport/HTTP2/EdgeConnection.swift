@@ -1,6 +1,7 @@
 public import NIOCore
 import NIOHPACK
 public import NIOHTTP2
+import NIOSSL
 
 /// The connector's end of one tunnel connection: the HTTP/2 **server** on a TLS
 /// connection the connector dialed (edge-protocol.md 0, 1.5).
@@ -102,19 +103,26 @@ public final class EdgeConnection: Sendable {
     }
 
     /// Serves the connection until it closes (or the calling task is cancelled, which closes it).
-    /// Control-stream handler errors end that stream only.
+    /// Returns normally when the edge closes the connection (with or without TLS
+    /// close_notify); throws for HTTP/2 connection errors. Control-stream handler errors end
+    /// that stream only.
     public func run(
         controlStreamHandler: @escaping @Sendable (TunnelByteStream) async throws -> Void,
         streamHandler: some TunnelStreamHandler
     ) async throws {
         try await withTaskCancellationHandler {
             try await withThrowingDiscardingTaskGroup { group in
-                for try await stream in self.multiplexer.inbound {
-                    self.core.streamOpened(peerStreamID: stream.streamID)
-                    group.addTask {
-                        defer { self.core.streamClosed() }
-                        await self.serve(stream.channel, streamID: stream.streamID, control: controlStreamHandler, handler: streamHandler)
+                do {
+                    for try await stream in self.multiplexer.inbound {
+                        self.core.streamOpened(peerStreamID: stream.streamID)
+                        group.addTask {
+                            defer { self.core.streamClosed() }
+                            await self.serve(
+                                stream.channel, streamID: stream.streamID, control: controlStreamHandler, handler: streamHandler)
+                        }
                     }
+                } catch NIOSSLError.uncleanShutdown {
+                    // A TCP close without TLS close_notify is an ordinary end of the connection.
                 }
             }
         } onCancel: {
