@@ -46,6 +46,7 @@ let package = Package(
             name: "TunnelTransport",
             dependencies: [
                 "TunnelCore",
+                "TunnelOrigin",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -92,7 +93,12 @@ let package = Package(
         ),
         .target(
             name: "TunnelTesting",
-            dependencies: ["TunnelCore", "TunnelTransport", "TunnelOrigin", "TunnelEdge"],
+            dependencies: [
+                "TunnelCore", "TunnelTransport", "TunnelOrigin", "TunnelEdge",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -171,6 +177,7 @@ let package = Package(
         .testTarget(
             name: "TunnelConnectorTests",
             dependencies: [
+                "TunnelTesting",
                 "TunnelTransport",
                 "TunnelOrigin",
                 "TunnelCore",

@@ -17,11 +17,7 @@ public enum SecureFile {
             throw .unreadable(String(cString: strerror(errno)), path: path)
         }
         defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else {
-            throw .unreadable(String(cString: strerror(errno)), path: path)
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
+        guard isRegularFile(path) else {
             throw .unreadable("not a regular file", path: path)
         }
         var bytes: [UInt8] = []
@@ -40,8 +36,10 @@ public enum SecureFile {
 
     /// Whether `path` is an existing regular file (following symlinks).
     public static func isRegularFile(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+        // FileManager rather than stat(2): the C struct's owning module differs between
+        // platforms, which trips MemberImportVisibility.
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
     }
 
     /// Writes `bytes` to a new file at `path` with `mode`, atomically: the data goes to a

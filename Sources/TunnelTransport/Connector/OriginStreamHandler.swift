@@ -1,0 +1,144 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+public import Logging
+import NIOCore
+import NIOHPACK
+import NIOHTTP1
+import Synchronization
+import TunnelCore
+public import TunnelOrigin
+
+/// Serves the data streams of a connector's tunnel connections from its origins: the bridge
+/// between the tunnel's HTTP/2 streams and ``OriginProxy``.
+///
+/// The proxy can be swapped while streams run (a configuration push or a reload): each stream
+/// uses the proxy current when it started.
+public final class OriginStreamHandler: TunnelStreamHandler {
+    private let current: Mutex<OriginProxy>
+    private let lastAppliedVersion = Mutex<Int?>(nil)
+    let logger: Logger
+
+    /// Creates a handler serving from `proxy`.
+    public init(proxy: OriginProxy, logger: Logger = Logger(label: "tunnel.connector")) {
+        self.current = Mutex(proxy)
+        self.logger = logger
+    }
+
+    /// The proxy new streams use.
+    public var proxy: OriginProxy {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
+    }
+
+    public func handleStream(_ request: TunnelRequest, body: TunnelInboundBody, response: TunnelResponseWriter) async throws {
+        let proxy = self.proxy
+        let writer = TunnelOriginResponseWriter(response: response)
+        let outcome: OriginExchangeOutcome
+        switch request.kind {
+        case .http:
+            let head = try request.originRequestHead()
+            outcome = await proxy.serveHTTP(head, body: request.endStream ? nil : body, writer: writer)
+        case .websocket:
+            let head = try request.originRequestHead()
+            outcome = await proxy.serveWebSocket(head, body: body, writer: writer)
+        case .tcp:
+            guard let destination = request.authority, let endpoint = Self.tcpEndpoint(destination) else {
+                try await response.writeHead(.connectorError(), endStream: true)
+                return
+            }
+            outcome = await proxy.serveTCP(to: endpoint, body: body, writer: writer)
+        case .configurationUpdate:
+            try await acknowledgeConfiguration(body: body, response: response)
+            return
+        case .control:
+            return
+        }
+        switch outcome {
+        case .completed:
+            return
+        case .failedBeforeResponse(let error):
+            logger.error("origin unreachable", metadata: ["error": "\(error)", "authority": "\(request.authority ?? "")", "path": "\(request.path ?? "")"])
+            if !writer.headWritten {
+                try await response.writeHead(.connectorError(), endStream: true)
+            }
+        case .failedDuringResponse(let error):
+            logger.warning("origin response broken", metadata: ["error": "\(error)", "path": "\(request.path ?? "")"])
+            throw error
+        }
+    }
+
+    /// Acknowledges a configuration push with the version it carried, as cloudflared does
+    /// (`{"lastAppliedVersion":N,"err":null}`). The configuration itself is not applied yet.
+    private func acknowledgeConfiguration(body: TunnelInboundBody, response: TunnelResponseWriter) async throws {
+        let bytes = try await body.collect(upTo: 1 << 20)
+        struct Push: Decodable { var version: Int }
+        let version = (try? JSONDecoder().decode(Push.self, from: Data(bytes.readableBytesView)))?.version
+        if let version { lastAppliedVersion.withLock { $0 = version } }
+        let applied = lastAppliedVersion.withLock { $0 } ?? -1
+        let answer = ByteBuffer(string: "{\"lastAppliedVersion\":\(applied),\"err\":null}")
+        try await response.writeHead(fields: [
+            ":status": "200", "content-type": "text/plain; charset=utf-8", "content-length": "\(answer.readableBytes)",
+        ])
+        try await response.write(answer)
+        try await response.finish()
+    }
+
+    static func tcpEndpoint(_ authority: String) -> OriginEndpoint? {
+        guard let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]), (1...65535).contains(port) else {
+            return nil
+        }
+        var host = String(authority[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        return OriginEndpoint(address: .tcp(host: host, port: port))
+    }
+}
+
+/// Writes an origin's response into a tunnel stream in cloudflared's format (spec 7.2):
+/// status (101 → 200), user headers serialized, meta `{"src":"origin"}`, `content-length` copied.
+final class TunnelOriginResponseWriter: OriginResponseWriter {
+    let response: TunnelResponseWriter
+    private let wroteHead = Mutex(false)
+
+    init(response: TunnelResponseWriter) {
+        self.response = response
+    }
+
+    var headWritten: Bool { wroteHead.withLock { $0 } }
+
+    func writeHead(_ head: HTTPResponseHead) async throws {
+        let status = head.status == .switchingProtocols ? 200 : Int(head.status.code)
+        var userHeaders: [(name: String, value: String)] = []
+        var fields = HPACKHeaders()
+        for (name, value) in head.headers {
+            let lower = name.lowercased()
+            if Self.isControlHeader(lower) || lower == "transfer-encoding" || lower == "trailer" { continue }
+            userHeaders.append((name, value))
+            if lower == "content-length" { fields.add(name: "content-length", value: value) }
+        }
+        let serialized = userHeaders.map { SerializedHeaderField(name: Array(SerializedHeaders.canonicalName($0.name).utf8), value: Array($0.value.utf8)) }
+        wroteHead.withLock { $0 = true }
+        try await response.writeHead(.origin(status: status, headers: serialized, fields: fields))
+    }
+
+    func writeBody(_ buffer: ByteBuffer) async throws {
+        try await response.write(buffer)
+    }
+
+    func writeEnd(trailers: HTTPHeaders?) async throws {
+        var hpack: HPACKHeaders?
+        if let trailers, !trailers.isEmpty {
+            hpack = HPACKHeaders(trailers.map { ($0.name.lowercased(), $0.value) })
+        }
+        try await response.finish(trailers: hpack)
+    }
+
+    /// Names cloudflared never forwards as user headers.
+    static func isControlHeader(_ lowercasedName: String) -> Bool {
+        lowercasedName.hasPrefix(":") || lowercasedName.hasPrefix("cf-int-") || lowercasedName.hasPrefix("cf-cloudflared-")
+            || lowercasedName.hasPrefix("cf-proxy-")
+    }
+}
