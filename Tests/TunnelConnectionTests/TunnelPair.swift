@@ -37,11 +37,14 @@ enum TunnelPair {
     }
 }
 
-/// A deterministic byte pattern, `count` bytes long.
+/// A deterministic byte pattern, `count` bytes long (a 65 521-byte block, prime so that
+/// chunk boundaries never line up with it, repeated).
 func pattern(_ count: Int, seed: UInt8 = 0) -> ByteBuffer {
+    var block = [UInt8](repeating: 0, count: 65_521)
+    for index in block.indices { block[index] = UInt8(truncatingIfNeeded: index &* 31 &+ Int(seed) &+ index >> 8) }
     var buffer = ByteBuffer()
     buffer.reserveCapacity(count)
-    for index in 0..<count { buffer.writeInteger(UInt8(truncatingIfNeeded: index &* 31 &+ Int(seed) &+ index >> 8)) }
+    while buffer.readableBytes < count { buffer.writeBytes(block.prefix(count - buffer.readableBytes)) }
     return buffer
 }
 
@@ -50,7 +53,7 @@ func pattern(_ count: Int, seed: UInt8 = 0) -> ByteBuffer {
 /// - `/echo`: 200 with serialized user headers, echoes the request body; with request
 ///   header `want-trailers`, ends with trailers `grpc-status: 0`, `x-checksum: abc123`.
 /// - `/download?<n>`: 200 and `n` pattern bytes in 64 KiB writes.
-/// - `/count`: reads the whole body, answers its SHA-256-free length as text (body hashed by the edge side).
+/// - `/count`: reads the whole body and answers its length as text.
 /// - `/reset`: head, some bytes, then RST_STREAM(INTERNAL_ERROR).
 /// - `/slow?<n>`: head, then `n` 100-byte chunks 50 ms apart.
 /// - `/nohead`: returns without writing (→ 502 from the connection).
@@ -69,12 +72,7 @@ struct TestOriginHandler: TunnelStreamHandler {
                         SerializedHeaderField(name: "Set-Cookie", value: "b=2"),
                         SerializedHeaderField(name: Array("X-Latin1".utf8), value: [0xE9, 0x74, 0xE9]),
                     ]))
-            do {
-                for try await chunk in body { try await response.write(chunk) }
-            } catch {
-                print("ECHO handler error: \(error)")
-                throw error
-            }
+            for try await chunk in body { try await response.write(chunk) }
             if request.headers.contains(name: "want-trailers") {
                 try await response.finish(trailers: ["grpc-status": "0", "x-checksum": "abc123"])
             }
