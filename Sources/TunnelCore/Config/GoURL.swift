@@ -165,22 +165,23 @@ struct GoURLError: Error, Equatable {
 }
 
 /// Go's `net.SplitHostPort`: succeeds only for `host:port` / `[host]:port` (port may be empty).
-/// Returns the host part, or `nil` when Go would return an error.
+/// Returns the host part, or `nil` when Go would return an error. Works on UTF-8 bytes.
 func goSplitHostPort(_ text: Substring) -> Substring? {
-    guard let colon = text.lastIndex(of: ":") else { return nil }
-    var host: Substring
-    if text.first == "[" {
-        guard let close = text.firstIndex(of: "]") else { return nil }
+    let utf8 = text.utf8
+    let colonByte = UInt8(ascii: ":"), open = UInt8(ascii: "["), close = UInt8(ascii: "]")
+    guard let colon = utf8.lastIndex(of: colonByte) else { return nil }
+    let hostBytes: Substring.UTF8View.SubSequence
+    if utf8.first == open {
+        guard let closing = utf8.firstIndex(of: close) else { return nil }
         // The closing bracket must be immediately followed by the last colon.
-        guard text.index(after: close) == colon else { return nil }
-        host = text[text.index(after: text.startIndex)..<close]
-        if host.contains("[") || host.contains("]") { return nil }
+        guard utf8.index(after: closing) == colon else { return nil }
+        hostBytes = utf8[utf8.index(after: utf8.startIndex)..<closing]
     } else {
-        host = text[..<colon]
-        if host.contains(":") { return nil }
-        if host.contains("[") || host.contains("]") { return nil }
+        hostBytes = utf8[..<colon]
+        if hostBytes.contains(colonByte) { return nil }
     }
-    let port = text[text.index(after: colon)...]
-    if port.contains("[") || port.contains("]") { return nil }
-    return host
+    if hostBytes.contains(open) || hostBytes.contains(close) { return nil }
+    let port = utf8[utf8.index(after: colon)...]
+    if port.contains(open) || port.contains(close) { return nil }
+    return Substring(hostBytes)
 }

@@ -85,8 +85,19 @@ public struct Ingress: Sendable {
     ///   - path: The request path without the query string.
     /// - Returns: A 0-based rule index; the last rule when nothing else matches.
     public func matchingRuleIndex(host: String, path: String) -> Int {
-        let bare = goSplitHostPort(Substring(host)) ?? Substring(host)
-        return index.match(host: HostNormalizer.normalize(bare), path: Substring(path)) ?? rules.count - 1
+        index.match(host: Self.comparableHost(host), path: Substring(path)) ?? rules.count - 1
+    }
+
+    /// The host without port; non-ASCII names normalised (ASCII case is folded by the index).
+    private static func comparableHost(_ host: String) -> Substring {
+        var hasColon = false
+        var isASCII = true
+        for byte in host.utf8 {
+            if byte == UInt8(ascii: ":") { hasColon = true }
+            if byte >= 0x80 { isASCII = false }
+        }
+        let bare = hasColon ? (goSplitHostPort(Substring(host)) ?? Substring(host)) : Substring(host)
+        return isASCII ? bare : HostNormalizer.normalize(bare)
     }
 
     /// The first matching rule (see ``matchingRuleIndex(host:path:)``).
@@ -98,14 +109,7 @@ public struct Ingress: Sendable {
     /// ``matchingRuleIndex(host:path:)``, without the index; for tests and benchmarks.
     public func matchingRuleIndexByScanning(host: String, path: String) -> Int {
         let bare = goSplitHostPort(Substring(host)) ?? Substring(host)
-        let normalized = HostNormalizer.normalize(bare)
-        for (position, rule) in rules.enumerated()
-        where rule.hostMatches(normalizedHost: normalized, normalizedHostname: index.normalizedHostnames[position])
-            && (rule.path?.matches(Substring(path)) ?? true)
-        {
-            return position
-        }
-        return rules.count - 1
+        return index.scan(host: HostNormalizer.normalize(bare), path: Substring(path)) ?? rules.count - 1
     }
 
     /// Splits an `ingress rule` argument into the host and path cloudflared matches on.
@@ -136,13 +140,23 @@ public struct IngressTestURLError: Error, Hashable, Sendable, CustomStringConver
 
 /// Host lookup tables over the rules, so matching looks at the few rules whose hostname can match
 /// instead of all of them, while keeping "first rule in file order wins".
+///
+/// Hosts are hashed from the last byte backwards (FNV-1a, ASCII lowercased on the fly), so one
+/// pass over the request host yields the hash of the whole host (exact rules) and of every
+/// `.suffix` (wildcard rules) without allocating. Candidates are confirmed by comparing bytes.
 struct IngressIndex: Sendable {
+    private struct Entry: Sendable {
+        var key: [UInt8]
+        var rules: [Int]
+    }
+
     /// Normalised rule hostnames, by rule index.
     let normalizedHostnames: [String]
-    private var exact: [Substring: [Int]] = [:]
+    private var exact: [UInt64: [Entry]] = [:]
     /// Keyed by the suffix a wildcard requires, including the dot (`.example.com`).
-    private var wildcard: [Substring: [Int]] = [:]
-    private var wildcardSuffixLengths: Set<Int> = []
+    private var wildcard: [UInt64: [Entry]] = [:]
+    /// `hasWildcardOfLength[n]`: some wildcard suffix is `n` bytes long.
+    private var hasWildcardOfLength = [Bool](repeating: false, count: 256)
     private var anyHost: [Int] = []
     private let paths: [PathPattern?]
 
@@ -153,15 +167,56 @@ struct IngressIndex: Sendable {
             if hostname.isEmpty || hostname == "*" {
                 anyHost.append(position)
             } else if hostname.hasPrefix("*.") {
-                let suffix = Substring(hostname.dropFirst())
-                wildcard[suffix, default: []].append(position)
-                wildcardSuffixLengths.insert(suffix.utf8.count)
+                let suffix = Array(hostname.utf8.dropFirst())
+                Self.insert(suffix, position, into: &wildcard)
+                if suffix.count < hasWildcardOfLength.count { hasWildcardOfLength[suffix.count] = true }
             } else {
-                exact[Substring(hostname), default: []].append(position)
+                Self.insert(Array(hostname.utf8), position, into: &exact)
             }
         }
     }
 
+    private static func insert(_ key: [UInt8], _ rule: Int, into table: inout [UInt64: [Entry]]) {
+        var hash = offsetBasis
+        for byte in key.reversed() { hash = step(hash, byte) }
+        if let slot = table[hash]?.firstIndex(where: { $0.key == key }) {
+            table[hash]![slot].rules.append(rule)
+        } else {
+            table[hash, default: []].append(Entry(key: key, rules: [rule]))
+        }
+    }
+
+    private static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    @inline(__always)
+    private static func step(_ hash: UInt64, _ byte: UInt8) -> UInt64 {
+        (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+    }
+
+    @inline(__always)
+    private static func lower(_ byte: UInt8) -> UInt8 {
+        byte &- 0x41 < 26 ? byte | 0x20 : byte
+    }
+
+    /// Rule-by-rule reference matcher over a normalised host.
+    func scan(host: Substring, path: Substring) -> Int? {
+        let hostBytes = host.utf8
+        for position in normalizedHostnames.indices {
+            let rule = normalizedHostnames[position].utf8
+            let hostMatches: Bool
+            if rule.isEmpty || rule.elementsEqual("*".utf8) {
+                hostMatches = true
+            } else if rule.starts(with: "*.".utf8) {
+                hostMatches = hostBytes.reversed().starts(with: rule.dropFirst().reversed())
+            } else {
+                hostMatches = hostBytes.elementsEqual(rule)
+            }
+            if hostMatches && (paths[position]?.matches(path) ?? true) { return position }
+        }
+        return nil
+    }
+
+    /// Matches a host that is lowercase ASCII already or that only needs ASCII lowercasing.
     func match(host: Substring, path: Substring) -> Int? {
         var best = Int.max
         func scan(_ candidates: [Int]) {
@@ -173,21 +228,29 @@ struct IngressIndex: Sendable {
                 }
             }
         }
-        if let candidates = exact[host] { scan(candidates) }
-        if !wildcard.isEmpty {
-            let utf8 = host.utf8
-            var position = utf8.startIndex
-            var remaining = utf8.count
-            while position != utf8.endIndex {
-                if utf8[position] == UInt8(ascii: "."), wildcardSuffixLengths.contains(remaining),
-                    let candidates = wildcard[host[position...]]
-                {
-                    scan(candidates)
-                }
-                position = utf8.index(after: position)
-                remaining -= 1
+        func lookup(_ table: [UInt64: [Entry]], _ hash: UInt64, _ bytes: Substring.UTF8View.SubSequence) {
+            guard let entries = table[hash] else { return }
+            for entry in entries where entry.key.count == bytes.count
+                && zip(entry.key, bytes).allSatisfy({ $0 == Self.lower($1) })
+            {
+                scan(entry.rules)
             }
         }
+        let utf8 = host.utf8
+        var hash = Self.offsetBasis
+        var length = 0
+        var position = utf8.endIndex
+        let checkWildcards = !wildcard.isEmpty
+        while position != utf8.startIndex {
+            position = utf8.index(before: position)
+            let byte = Self.lower(utf8[position])
+            hash = Self.step(hash, byte)
+            length += 1
+            if checkWildcards && byte == UInt8(ascii: "."), length < hasWildcardOfLength.count, hasWildcardOfLength[length] {
+                lookup(wildcard, hash, utf8[position...])
+            }
+        }
+        lookup(exact, hash, utf8[...])
         scan(anyHost)
         return best == .max ? nil : best
     }

@@ -38,11 +38,4 @@ public struct IngressRule: Sendable {
         lines.append("\tservice: \(service)")
         return lines.joined(separator: "\n")
     }
-
-    /// Whether the (already normalised) host matches this rule's hostname, ignoring the path.
-    func hostMatches(normalizedHost host: Substring, normalizedHostname rule: String) -> Bool {
-        if rule.isEmpty || rule == "*" { return true }
-        if rule.hasPrefix("*.") { return host.hasSuffix(rule.dropFirst()) }
-        return host == rule
-    }
 }
