@@ -24,8 +24,9 @@ struct TunnelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tunnel",
         abstract: "Create, route, inspect and run tunnels.",
-        subcommands: [TunnelIngressCommand.self]
+        subcommands: [TunnelIngressCommand.self, TunnelRunCommand.self]
     )
 
     @OptionGroup var options: TunnelOptions
+    @OptionGroup var runOptions: TunnelRunOptions
 }

@@ -1,0 +1,78 @@
+import Foundation
+import Logging
+
+/// Writes cloudflared-style console lines to standard error:
+/// `2026-11-26T15:04:05Z INF Registered tunnel connection connIndex=0 connection=… protocol=http2`
+/// (UTC timestamp, `DBG`/`INF`/`WRN`/`ERR`/`FTL`, message, metadata as sorted `key=value`).
+struct ConsoleLogHandler: LogHandler {
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+
+    init(label: String, level: Logger.Level, metadataProvider: Logger.MetadataProvider? = nil) {
+        self.logLevel = level
+        self.metadataProvider = metadataProvider
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        var line = Self.timestamp(Date()) + " " + Self.abbreviation(event.level) + " " + event.message.description
+        for key in merged.keys.sorted() {
+            line += " \(key)=\(Self.format(merged[key]!))"
+        }
+        line += "\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    /// `DBG`, `INF`, `WRN`, `ERR` or `FTL`.
+    static func abbreviation(_ level: Logger.Level) -> String {
+        switch level {
+        case .trace, .debug: "DBG"
+        case .info, .notice: "INF"
+        case .warning: "WRN"
+        case .error: "ERR"
+        case .critical: "FTL"
+        }
+    }
+
+    /// Parses `--loglevel` as cloudflared does: debug, info, warn, error, fatal (and a few aliases).
+    static func level(named name: String) -> Logger.Level? {
+        switch name.lowercased() {
+        case "trace": .trace
+        case "debug": .debug
+        case "info": .info
+        case "warn", "warning": .warning
+        case "error": .error
+        case "fatal", "panic": .critical
+        default: nil
+        }
+    }
+
+    private static func format(_ value: Logger.Metadata.Value) -> String {
+        let text: String
+        switch value {
+        case .string(let s): text = s
+        case .stringConvertible(let s): text = s.description
+        case .array(let items): text = "[" + items.map(format).joined(separator: " ") + "]"
+        case .dictionary(let fields): text = "{" + fields.keys.sorted().map { "\($0)=\(format(fields[$0]!))" }.joined(separator: " ") + "}"
+        }
+        return text.contains(" ") || text.isEmpty ? String(reflecting: text) : text
+    }
+
+    private static func timestamp(_ date: Date) -> String {
+        var time = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02dZ",
+            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+    }
+}
