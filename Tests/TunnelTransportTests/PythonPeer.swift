@@ -111,10 +111,15 @@ final class PythonPeer: Sendable {
         try? self.stdinPipe.fileHandleForWriting.close()
     }
 
+    /// Terminates the process (SIGTERM, then SIGKILL after 2 s) without blocking on a run loop.
     func kill() {
+        guard self.process.isRunning else { return }
+        self.process.terminate()
+        for _ in 0..<100 where self.process.isRunning {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
         if self.process.isRunning {
-            self.process.terminate()
-            self.process.waitUntilExit()
+            _ = Foundation.kill(self.process.processIdentifier, SIGKILL)
         }
     }
 
