@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import TunnelCore
+import TunnelEdge
+import TunnelTesting
+
+/// Hostile visitors and connectors: the edge drops them and keeps serving everyone else.
+@Suite("edge abuse limits", .serialized)
+struct EdgeAbuseTests {
+    static let app = EdgeInterop.tunnel("app", hostnames: ["app.test"])
+
+    static func tool(_ arguments: [String]) async throws -> [String] {
+        let process = try PeerProcess(EdgeInterop.python, [EdgeInterop.scripts.appendingPathComponent("visitor_tools.py").path] + arguments)
+        _ = await process.waitForExit(timeout: .seconds(40))
+        return process.outputLines
+    }
+
+    @Test("garbage, wrong credentials and oversized or slow requests are refused; the tunnel keeps working")
+    func hostilePeers() async throws {
+        let origins = try await EdgeInterop.startOrigins()
+        defer { origins.process.stop() }
+        var limits = VisitorLimits(headerTimeout: .seconds(1))
+        limits.http2.maxResetStreams = 50
+        try await EdgeInterop.withEdge(tunnels: [Self.app], limits: limits) { edge in
+            let connector = try edge.connectorPeer(for: Self.app, url: "http://127.0.0.1:\(origins.http)")
+            defer { connector.stop() }
+            try await edge.waitForConnections(Self.app, count: 2)
+            let events = edge.server.events.subscribe()
+
+            // Garbage to the connector port: the TLS handshake fails and the connection is closed.
+            let connectorGarbage = try await Self.tool(["garbage", "\(edge.connectorPort)"])
+            #expect(connectorGarbage.contains { $0.hasPrefix("closed") })
+
+            // Garbage to the visitor port: 400 and closed.
+            let visitorGarbage = try await Self.tool(["garbage", "\(edge.visitorPort)"])
+            #expect(visitorGarbage.contains { $0.hasPrefix("closed reply=b'HTTP/1.1 400") }, "\(visitorGarbage)")
+
+            // Garbage after an HTTP/2 preface: the connection is closed.
+            let h2Garbage = try PeerProcess("/bin/sh", ["-c", "(printf 'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n'; head -c 8192 /dev/urandom) | curl -sS --max-time 10 telnet://127.0.0.1:\(edge.visitorPort) -o /dev/null; echo exit=$?"])
+            _ = await h2Garbage.waitForExit(timeout: .seconds(20))
+            #expect(h2Garbage.outputLines.contains { $0.hasPrefix("exit=") })
+
+            // A connector with the wrong secret is refused (and keeps retrying, as cloudflared does).
+            let impostor = try edge.connectorPeer(for: Self.app, url: "http://127.0.0.1:\(origins.http)", connections: 1, secret: .random())
+            defer { impostor.stop() }
+            try await impostor.waitForLine(timeout: .seconds(15)) { $0.contains("Unauthorized") }
+            var sawRefusal = false
+            for await event in events {
+                if case .refused(_, let cause) = event, cause.contains("invalid tunnel credentials") {
+                    sawRefusal = true
+                    break
+                }
+            }
+            #expect(sawRefusal)
+            #expect(edge.server.registry.connections(of: Self.app.id).count == 2)
+
+            // 431 for a header block over the limit (HTTP/1.1).
+            let huge = String(repeating: "a", count: 70_000)
+            let tooLarge = try await EdgeInterop.curl(["-H", "Host: app.test", "-H", "X-Huge: \(huge)", "\(edge.visitorURL)/bytes/1"])
+            #expect(tooLarge.status == 431)
+
+            // Slowloris: a head that never completes is cut off after the header timeout (1 s).
+            let slow = try await Self.tool(["slowloris", "\(edge.visitorPort)"])
+            let seconds = slow.first { $0.hasPrefix("closed after") }.flatMap { Double($0.dropFirst(13)) } ?? 99
+            #expect(seconds < 5, "\(slow)")
+
+            // HTTP/2 rapid reset: HEADERS + RST_STREAM floods get the connection closed.
+            let reset = try await Self.tool(["rapid_reset", "\(edge.visitorPort)", "app.test", "2000"])
+            #expect(reset.contains { $0.contains("closed=True") }, "\(reset)")
+
+            // Everyone else is still served.
+            let after = try await EdgeInterop.curl(["-H", "Host: app.test", "\(edge.visitorURL)/bytes/1000"])
+            #expect(after.status == 200)
+            let afterH2 = try await EdgeInterop.curl(["--http2-prior-knowledge", "-H", "Host: app.test", "\(edge.visitorURL)/bytes/1000"])
+            #expect(afterH2.status == 200)
+        }
+    }
+}
