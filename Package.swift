@@ -195,7 +195,11 @@ let package = Package(
         ),
         .testTarget(
             name: "TunnelCLITests",
-            dependencies: ["TunnelCore"],
+            dependencies: [
+                "TunnelCore", "TunnelTesting", "TunnelEdge", "TunnelTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swiftSettings
         ),
     ],

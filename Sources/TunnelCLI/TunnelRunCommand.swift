@@ -181,6 +181,14 @@ struct TunnelRunCommand: AsyncParsableCommand {
             }
         }
         defer { watcher.cancel() }
+        // A failure without a retry means the connector is stopping for good (deleted or revoked
+        // tunnel); requesting shutdown makes sure its run ends promptly.
+        let stopper = Task {
+            for await event in connector.events {
+                if case .connectionFailed(_, _, nil) = event { connector.shutdown() }
+            }
+        }
+        defer { stopper.cancel() }
         do {
             try await group.run()
         } catch {
