@@ -114,7 +114,10 @@ public final class PeerProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(2)
         while process.isRunning && Date() < deadline { usleep(10_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        // Poll instead of waitUntilExit(), which can block forever on Linux when the exit was
+        // already reaped.
+        let killDeadline = Date().addingTimeInterval(2)
+        while process.isRunning && Date() < killDeadline { usleep(10_000) }
     }
 }
 

@@ -1,13 +1,11 @@
 public import Foundation
-import Crypto
-import SwiftASN1
-public import X509
+import TunnelEdge
 
-/// A throw-away certificate authority and leaf certificates for tests and local setups, written
-/// as PEM files into a temporary directory that ``remove()`` deletes.
+/// A throw-away certificate authority and a leaf certificate for tests, written as PEM files
+/// into a temporary directory that ``remove()`` deletes. Built with the edge's own ``EdgePKI``.
 ///
 /// ```swift
-/// let pki = try TestPKI(edgeNames: ["h2.cftunnel.com"])
+/// let pki = try TestPKI()
 /// // hand pki.caPath to a connector as --cacert, pki.certPath/pki.keyPath to an edge
 /// ```
 public struct TestPKI: Sendable {
@@ -19,49 +17,16 @@ public struct TestPKI: Sendable {
     public let certPath: String
     /// The leaf's private key (PKCS#8 PEM).
     public let keyPath: String
-    /// The CA certificate.
-    public let caCertificate: Certificate
 
-    /// Creates a CA and one leaf valid for `dnsNames` and `ipAddresses` (IPv4 dotted quads),
-    /// valid from an hour ago for `validity` seconds (default one day).
-    public init(dnsNames: [String] = ["h2.cftunnel.com", "localhost"], ipAddresses: [String] = ["127.0.0.1"], validity: TimeInterval = 86400, in parent: URL? = nil) throws {
-        let base = parent ?? FileManager.default.temporaryDirectory
-        directory = base.appendingPathComponent("tunnel-pki-\(UUID().uuidString.prefix(8))")
+    /// Creates a CA and one leaf valid for `dnsNames` and IPv4 `ipAddresses` for `validity` seconds.
+    public init(dnsNames: [String] = ["h2.cftunnel.com", "localhost"], ipAddresses: [String] = ["127.0.0.1"], validity: TimeInterval = 86400) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("tunnel-pki-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let now = Date()
-        let caKey = P256.Signing.PrivateKey()
-        let caName = try DistinguishedName { CommonName("swift-tunnel test CA") }
-        caCertificate = try Certificate(
-            version: .v3, serialNumber: .init(), publicKey: .init(caKey.publicKey),
-            notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(validity),
-            issuer: caName, subject: caName, signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
-                KeyUsage(keyCertSign: true)
-            },
-            issuerPrivateKey: .init(caKey))
-        let leafKey = P256.Signing.PrivateKey()
-        var names: [GeneralName] = dnsNames.map { .dnsName($0) }
-        for address in ipAddresses {
-            let octets = address.split(separator: ".").compactMap { UInt8($0) }
-            if octets.count == 4 { names.append(.ipAddress(ASN1OctetString(contentBytes: ArraySlice(octets)))) }
-        }
-        let leaf = try Certificate(
-            version: .v3, serialNumber: .init(), publicKey: .init(leafKey.publicKey),
-            notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(validity),
-            issuer: caName, subject: try DistinguishedName { CommonName(dnsNames.first ?? "localhost") },
-            signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                SubjectAlternativeNames(names)
-                try ExtendedKeyUsage([.serverAuth])
-            },
-            issuerPrivateKey: .init(caKey))
-        caPath = directory.appendingPathComponent("ca.pem").path
-        certPath = directory.appendingPathComponent("cert.pem").path
-        keyPath = directory.appendingPathComponent("key.pem").path
-        try caCertificate.serializeAsPEM().pemString.write(toFile: caPath, atomically: true, encoding: .utf8)
-        try leaf.serializeAsPEM().pemString.write(toFile: certPath, atomically: true, encoding: .utf8)
-        try leafKey.pemRepresentation.write(toFile: keyPath, atomically: true, encoding: .utf8)
+        let pki = EdgePKI(directory: directory.path)
+        try EdgePKI.generate(pki, dnsNames: dnsNames, ipAddresses: ipAddresses, validity: validity)
+        caPath = pki.caPath
+        certPath = pki.certificatePath
+        keyPath = pki.keyPath
     }
 
     /// Deletes the files.

@@ -55,7 +55,9 @@ struct TunnelctlProcess {
         if process.isRunning {
             process.terminate()
         }
-        process.waitUntilExit()
+        let killDeadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < killDeadline { Thread.sleep(forTimeInterval: 0.01) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         group.wait()
         return Output(
             status: process.terminationStatus,

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A one-shot signal many tasks can wait for; firing it twice is harmless.
-final class ShutdownSignal: Sendable {
+public final class ShutdownSignal: Sendable {
     private struct State {
         var fired = false
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -9,9 +9,14 @@ final class ShutdownSignal: Sendable {
 
     private let state = Mutex(State())
 
-    var isFired: Bool { state.withLock { $0.fired } }
+    /// Creates an unfired signal.
+    public init() {}
 
-    func fire() {
+    /// Whether it has fired.
+    public var isFired: Bool { state.withLock { $0.fired } }
+
+    /// Fires the signal, waking every waiter.
+    public func fire() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             guard !state.fired else { return [] }
             state.fired = true
@@ -23,7 +28,7 @@ final class ShutdownSignal: Sendable {
 
     /// Returns once fired (or at once if it already was). Not cancellable by design: callers
     /// race it against other work in a task group.
-    func wait() async {
+    public func wait() async {
         await withCheckedContinuation { continuation in
             let fired = state.withLock { state -> Bool in
                 if state.fired { return true }

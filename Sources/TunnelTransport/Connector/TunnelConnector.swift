@@ -151,6 +151,8 @@ public final class TunnelConnector: Service, Sendable {
                     }
                     if stopping && activeSlots == 0 { break }
                 }
+                // Release the task waiting for a shutdown request (not cancellable by design).
+                self.shutdownRequest.fire()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
