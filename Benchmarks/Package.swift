@@ -1,0 +1,33 @@
+// swift-tools-version:6.1
+// Benchmarks live in their own package so the main build and CI never compile the benchmark
+// harness. Run: cd Benchmarks && swift package benchmark
+import PackageDescription
+
+let package = Package(
+    name: "swift-tunnel-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "CapnpBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "TunnelTransport", package: "swift-tunnel"),
+            ],
+            path: "Benchmarks/CapnpBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "IngressBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "TunnelCore", package: "swift-tunnel"),
+            ],
+            path: "Benchmarks/IngressBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)
