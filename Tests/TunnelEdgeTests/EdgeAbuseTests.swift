@@ -15,11 +15,11 @@ struct EdgeAbuseTests {
         return process.outputLines
     }
 
-    @Test("garbage, wrong credentials and oversized or slow requests are refused; the tunnel keeps working")
+    @Test("garbage, wrong credentials, oversized, slow, idle and timed-out requests are handled; the tunnel keeps working")
     func hostilePeers() async throws {
         let origins = try await EdgeInterop.startOrigins()
         defer { origins.process.stop() }
-        var limits = VisitorLimits(headerTimeout: .seconds(1))
+        var limits = VisitorLimits(headerTimeout: .seconds(1), idleTimeout: .seconds(2), responseTimeout: .seconds(1))
         limits.http2.maxResetStreams = 50
         try await EdgeInterop.withEdge(tunnels: [Self.app], limits: limits) { edge in
             let connector = try edge.connectorPeer(for: Self.app, url: "http://127.0.0.1:\(origins.http)")
@@ -63,6 +63,15 @@ struct EdgeAbuseTests {
             let slow = try await Self.tool(["slowloris", "\(edge.visitorPort)"])
             let seconds = slow.first { $0.hasPrefix("closed after") }.flatMap { Double($0.dropFirst(13)) } ?? 99
             #expect(seconds < 5, "\(slow)")
+
+            // 524 when the origin does not answer within the response timeout (1 s).
+            let timeout = try await EdgeInterop.curl(["-H", "Host: app.test", "\(edge.visitorURL)/hang"])
+            #expect(timeout.status == 524)
+
+            // An idle keep-alive connection is closed after the idle timeout (2 s).
+            let idle = try await Self.tool(["idle", "\(edge.visitorPort)", "app.test"])
+            let idleSeconds = idle.first { $0.hasPrefix("200 closed after") }.flatMap { Double($0.dropFirst(17)) } ?? 99
+            #expect(idleSeconds > 1 && idleSeconds < 6, "\(idle)")
 
             // HTTP/2 rapid reset: HEADERS + RST_STREAM floods get the connection closed.
             let reset = try await Self.tool(["rapid_reset", "\(edge.visitorPort)", "app.test", "2000"])

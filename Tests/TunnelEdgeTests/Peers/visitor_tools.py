@@ -5,6 +5,7 @@
                                           many were sent before the edge closed the connection
   garbage PORT [tls]                      random bytes to a port; prints what came back
   slowloris PORT                          an HTTP/1.1 head that never completes; prints seconds until closed
+  idle PORT HOSTNAME                      one keep-alive request, then silence; prints seconds until the edge closes
   ws_h2 PORT HOSTNAME                     WebSocket over HTTP/2 (RFC 8441 extended CONNECT, h2c): sends a
                                           masked text frame, expects it echoed; prints "ok ..."
 """
@@ -99,6 +100,22 @@ def slowloris(port):
     print(f"closed after {time.time() - start:.1f}")
 
 
+def idle(port, hostname):
+    sock = socket.create_connection(("127.0.0.1", int(port)))
+    sock.settimeout(30)
+    sock.sendall(f"GET /bytes/1 HTTP/1.1\r\nHost: {hostname}\r\n\r\n".encode())
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        reply += sock.recv(65536)
+    start = time.time()
+    try:
+        while sock.recv(65536):
+            pass
+    except (ConnectionResetError, socket.timeout):
+        pass
+    print(f"{reply.split(b' ')[1].decode()} closed after {time.time() - start:.1f}")
+
+
 def ws_h2(port, hostname):
     import struct
     import h2.config
@@ -160,5 +177,7 @@ if __name__ == "__main__":
         garbage(*args)
     elif command == "slowloris":
         slowloris(*args)
+    elif command == "idle":
+        idle(*args)
     elif command == "ws_h2":
         ws_h2(*args)
