@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Throughput of the edge relative to the origin, in one run: starts a fast origin (nginx when
+# installed, else a small Python origin), the edge and a connector, then runs wrk for 1 KB
+# responses through the edge and directly against the origin. Prints requests/s of both, their
+# ratio, and the edge's RSS when idle and at the peak of the load.
+#
+#   scripts/bench/edge-wrk.sh                 # release build of tunnelctl, defaults below
+#   EDGE_CMD='...' CONNECTOR_CMD='...' scripts/bench/edge-wrk.sh
+#
+# EDGE_CMD and CONNECTOR_CMD are templates; these placeholders are substituted:
+#   {CERT} {KEY} {CA}            edge certificate, key, and the CA that signed it (PEM files)
+#   {CONNECTOR_PORT} {VISITOR_PORT} {ORIGIN_PORT}
+#   {TUNNEL_ID} {ACCOUNT} {SECRET} {HOST} {CREDS}   the tunnel, its base64 secret, its hostname,
+#                                                   and a credentials JSON file holding them
+#   {PEERS}                      the shared reference peers folder (TUNNEL_PEERS_DIR)
+# Example with the reference Python edge instead of ours (for comparison):
+#   EDGE_CMD='python3 {PEERS}/edge_peer.py --listen 127.0.0.1:{CONNECTOR_PORT} --cert {CERT} --key {KEY} \
+#     --visitor 127.0.0.1:{VISITOR_PORT} --tunnel {TUNNEL_ID} {ACCOUNT} {SECRET} {HOST}'
+#
+# Knobs: DURATION (10s), THREADS (2), CONNECTIONS (64), HA (connector connections, 2),
+# TUNNELCTL (path; default: release build, built with `swift build -c release` if missing),
+# BUILD_LOCK (a file to flock around that build).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+HA=${HA:-2}
+PEERS=${TUNNEL_PEERS_DIR:-$(cd .. && pwd)/shared/peers}
+
+for tool in wrk openssl curl; do
+    command -v "$tool" >/dev/null || { echo "edge-wrk: $tool is required (apt-get install wrk openssl curl)" >&2; exit 2; }
+done
+
+if [ -z "${TUNNELCTL:-}" ]; then
+    # BUILD_LOCK: a lock file to serialize builds with other users of the tree (flock).
+    lock=(); [ -n "${BUILD_LOCK:-}" ] && lock=(flock "$BUILD_LOCK")
+    TUNNELCTL=$("${lock[@]}" swift build -c release --show-bin-path)/tunnelctl
+    [ -x "$TUNNELCTL" ] || "${lock[@]}" swift build -c release --product tunnelctl >&2
+fi
+# Until `tunnelctl edge serve` exists, the default is `tunnelctl demo`: our edge and our
+# connector in one process (its RSS then covers both), proxying to the origin.
+if [ -z "${EDGE_CMD:-}" ] && ! "$TUNNELCTL" --help 2>&1 | grep -qE '^ +edge( |$)'; then
+    EDGE_CMD="stdbuf -oL $TUNNELCTL demo --url http://127.0.0.1:{ORIGIN_PORT} --hostname {HOST} --loglevel error"
+    CONNECTOR_CMD=${CONNECTOR_CMD:-none}
+fi
+EDGE_CMD=${EDGE_CMD:-"$TUNNELCTL edge serve --connector-listen 127.0.0.1:{CONNECTOR_PORT} --cert {CERT} --key {KEY} --visitor-listen 127.0.0.1:{VISITOR_PORT} --tunnel {TUNNEL_ID} {ACCOUNT} {SECRET} {HOST}"}
+CONNECTOR_CMD=${CONNECTOR_CMD:-"$TUNNELCTL tunnel --edge 127.0.0.1:{CONNECTOR_PORT} --cacert {CA} --ha-connections $HA --loglevel error run --credentials-file {CREDS} --url http://127.0.0.1:{ORIGIN_PORT}"}
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { # url host
+    for _ in $(seq 1 200); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $2" "$1" || true)
+        [ "$code" = 200 ] && return 0
+        sleep 0.1
+    done
+    echo "edge-wrk: $1 (Host: $2) never answered 200" >&2
+    return 1
+}
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# PKI: a CA and a leaf for h2.cftunnel.com.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ca.key" -out "$work/ca.pem" \
+    -days 2 -subj "/CN=bench CA" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/edge.key" -out "$work/edge.csr" -subj "/CN=h2.cftunnel.com" 2>/dev/null
+printf 'subjectAltName=DNS:h2.cftunnel.com,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' > "$work/leaf.ext"
+openssl x509 -req -in "$work/edge.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -out "$work/edge.pem" -days 2 -extfile "$work/leaf.ext" 2>/dev/null
+
+TUNNEL_ID=$(python3 -c 'import uuid; print(uuid.uuid4())')
+ACCOUNT=0123456789abcdef0123456789abcdef
+SECRET=$(head -c 32 /dev/urandom | base64)
+HOST=bench.test
+printf '{"AccountTag":"%s","TunnelSecret":"%s","TunnelID":"%s"}\n' "$ACCOUNT" "$SECRET" "$TUNNEL_ID" > "$work/creds.json"
+ORIGIN_PORT=$(free_port)
+CONNECTOR_PORT=$(free_port)
+VISITOR_PORT=$(free_port)
+head -c 1024 /dev/urandom > "$work/1k.bin"
+
+# Origin.
+if command -v nginx >/dev/null; then
+    origin_kind="nginx $(nginx -v 2>&1 | sed 's/.*nginx\///')"
+    cat > "$work/nginx.conf" <<EOF
+daemon off; master_process off; worker_processes 1; pid $work/nginx.pid; error_log stderr error;
+events { worker_connections 4096; }
+http {
+  access_log off; client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$ORIGIN_PORT; root $work; }
+}
+EOF
+    nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
+else
+    origin_kind="python3 http.server (nginx not installed)"
+    (cd "$work" && python3 -m http.server "$ORIGIN_PORT" --bind 127.0.0.1 >/dev/null 2>&1) & pids+=($!)
+fi
+wait_http "http://127.0.0.1:$ORIGIN_PORT/1k.bin" "$HOST"
+
+fill() {
+    local text=$1
+    text=${text//\{CERT\}/$work/edge.pem}; text=${text//\{KEY\}/$work/edge.key}; text=${text//\{CA\}/$work/ca.pem}
+    text=${text//\{CONNECTOR_PORT\}/$CONNECTOR_PORT}; text=${text//\{VISITOR_PORT\}/$VISITOR_PORT}; text=${text//\{ORIGIN_PORT\}/$ORIGIN_PORT}
+    text=${text//\{TUNNEL_ID\}/$TUNNEL_ID}; text=${text//\{ACCOUNT\}/$ACCOUNT}; text=${text//\{SECRET\}/$SECRET}
+    text=${text//\{HOST\}/$HOST}; text=${text//\{CREDS\}/$work/creds.json}; text=${text//\{PEERS\}/$PEERS}
+    echo "$text"
+}
+
+eval "$(fill "$EDGE_CMD")" >"$work/edge.log" 2>&1 & edge_pid=$!; pids+=($edge_pid)
+sleep 1
+if [ "$CONNECTOR_CMD" = none ]; then
+    # One process (demo): it picks its own ports and prints "... visitors on 127.0.0.1:PORT".
+    for _ in $(seq 1 100); do
+        port=$(sed -n 's/.*visitors on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/edge.log" | head -1)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    VISITOR_PORT=${port:?the edge command printed no visitor port; see its output: $(tail -5 "$work/edge.log")}
+    connector_kind="same process (tunnelctl demo)"
+else
+    eval "$(fill "$CONNECTOR_CMD")" >"$work/connector.log" 2>&1 & pids+=($!)
+    connector_kind=$(fill "$CONNECTOR_CMD" | awk '{print $1, $2}')
+fi
+if ! wait_http "http://127.0.0.1:$VISITOR_PORT/1k.bin" "$HOST"; then
+    echo "--- edge log"; tail -20 "$work/edge.log"; echo "--- connector log"; tail -20 "$work/connector.log"; exit 1
+fi
+# The edge command may be a wrapper (eval, swift run): measure the process that listens.
+listener=$(ss -ltnpH "sport = :$VISITOR_PORT" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1 || true)
+edge_pid=${listener:-$edge_pid}
+sleep 1
+idle_rss=$(rss_kb "$edge_pid")
+
+run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "Host: $HOST" "$1" | awk '/Requests\/sec/ {print $2}'; }
+
+peak_file="$work/peak"
+echo 0 > "$peak_file"
+( while sleep 0.2; do r=$(rss_kb "$edge_pid"); [ "$r" -gt "$(cat "$peak_file")" ] && echo "$r" > "$peak_file"; done ) & sampler=$!; pids+=($sampler)
+through_edge=$(run_wrk "http://127.0.0.1:$VISITOR_PORT/1k.bin")
+kill "$sampler" 2>/dev/null || true
+peak_rss=$(cat "$peak_file")
+direct=$(run_wrk "http://127.0.0.1:$ORIGIN_PORT/1k.bin")
+
+echo "origin:          $origin_kind"
+echo "edge:            $(fill "$EDGE_CMD" | awk '{print $1, $2}')"
+echo "connector:       $connector_kind"
+echo "load:            wrk -t$THREADS -c$CONNECTIONS -d$DURATION, 1 KB responses, $(nproc) cores"
+echo "direct:          $direct req/s"
+echo "through edge:    $through_edge req/s"
+echo "ratio:           $(python3 -c "print(f'{$through_edge / $direct:.3f}')")"
+echo "edge RSS idle:   $((idle_rss / 1024)) MiB"
+echo "edge RSS load:   $((peak_rss / 1024)) MiB (peak)"
