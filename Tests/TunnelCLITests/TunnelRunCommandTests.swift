@@ -259,12 +259,8 @@ struct TunnelRunCommandTests {
                 try await Task.sleep(for: .milliseconds(10))
             }
             let reRegistered = ContinuousClock.now
-            // The connector's control stream waits for shutdown without watching the connection,
-            // so a connection the edge drops is never noticed and never retried (TunnelConnector).
-            withKnownIssue("TunnelConnector does not notice a lost edge connection", isIntermittent: true) {
-                #expect(second.registry.connections(of: tunnel.id).count == 4)
-                #expect(Self.registrations(tunnelctl).count == 8)
-            }
+            #expect(second.registry.connections(of: tunnel.id).count == 4)
+            #expect(Self.registrations(tunnelctl).count == 8)
             if second.registry.connections(of: tunnel.id).count == 4 {
                 print("reconnect: edge down for \(restarted - killed), all 4 connections re-registered \(reRegistered - restarted) after the restart (\(reRegistered - killed) after the kill)")
             }

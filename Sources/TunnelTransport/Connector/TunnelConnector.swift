@@ -217,8 +217,15 @@ public final class TunnelConnector: Service, Sendable {
                         if index == 0, !details.tunnelIsRemotelyManaged, let local = configuration.localConfiguration {
                             try? await client.updateLocalConfiguration(local, timeout: configuration.rpcTimeout)
                         }
-                        // Serve until shutdown, then unregister and let the edge drain and close.
-                        await drain.wait()
+                        // Serve until shutdown, then unregister and let the edge drain and close. If
+                        // the session ends first, the connection is lost: end it so the slot retries.
+                        group.addTask { await drain.wait() }
+                        _ = try? await group.next()
+                        guard drain.isFired else {
+                            group.cancelAll()
+                            await connection.close()
+                            return
+                        }
                         do {
                             try await client.unregisterConnection(timeout: configuration.gracePeriod)
                             logger.info("Unregistered tunnel connection", metadata: ["connIndex": "\(index)", "event": "0", "ip": "\(address.host)"])
