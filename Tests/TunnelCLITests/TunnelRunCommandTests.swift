@@ -260,6 +260,11 @@ struct TunnelRunCommandTests {
             }
             let reRegistered = ContinuousClock.now
             #expect(second.registry.connections(of: tunnel.id).count == 4)
+            // The edge records a registration just before the connector logs it.
+            let logDeadline = ContinuousClock.now + .seconds(5)
+            while Self.registrations(tunnelctl).count < 8 && ContinuousClock.now < logDeadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             #expect(Self.registrations(tunnelctl).count == 8)
             if second.registry.connections(of: tunnel.id).count == 4 {
                 print("reconnect: edge down for \(restarted - killed), all 4 connections re-registered \(reRegistered - restarted) after the restart (\(reRegistered - killed) after the kill)")
