@@ -15,6 +15,7 @@ struct Tunnelctl: AsyncParsableCommand {
             VersionCommand.self,
             CredentialsCommand.self,
             TunnelCommand.self,
+            EdgeCommand.self,
             DemoCommand.self,
         ]
     )

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TunnelCore
+import TunnelEdge
+import UnixSignals
+
+/// `tunnelctl edge ...`: the self-hosted edge.
+struct EdgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edge",
+        abstract: "Run a self-hosted tunnel edge.",
+        subcommands: [EdgeServeCommand.self]
+    )
+}
+
+/// `tunnelctl edge serve [--config edge.yml]`: one edge process until SIGINT/SIGTERM.
+struct EdgeServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Accept tunnel connectors and serve their hostnames to visitors.",
+        discussion: """
+            Without --config it runs the embedded default: connectors on 127.0.0.1:7844 (TLS, \
+            server name h2.cftunnel.com), visitors on 127.0.0.1:8080, and a CA and edge certificate \
+            generated once into the state directory (hand its ca.pem to connectors as --cacert). \
+            edge.yml declares listeners, certificates, limits and static tunnels; Docs/edge.md has \
+            a commented example. Flags win over the file. The first SIGINT/SIGTERM stops accepting \
+            and lets in-flight requests finish within the grace period; a second one exits at once. \
+            Exit status: 0 after a graceful stop, 1 when the configuration, a certificate or a \
+            listening port is unusable.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("edge.yml with listeners, certificates, limits and static tunnels.", valueName: "path"))
+    var config: String?
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Where the generated CA and edge certificate live (default: ~/.tunnelctl/edge).", valueName: "path"))
+    var stateDirectory: String?
+
+    @Option(name: .customLong("connector-address"), help: ArgumentHelp("Listen address for connectors (default: 127.0.0.1:7844; port 0 picks one).", valueName: "host:port"))
+    var connectorAddress: String?
+
+    @Option(name: .customLong("visitor-address"), help: ArgumentHelp("Clear-text listen address for visitors (default: 127.0.0.1:8080).", valueName: "host:port"))
+    var visitorAddress: String?
+
+    @Option(name: .customLong("visitor-tls-address"), help: ArgumentHelp("Also serve visitors over TLS here, with the generated certificate unless edge.yml names one.", valueName: "host:port"))
+    var visitorTLSAddress: String?
+
+    @Option(name: .customLong("grace-period"), help: ArgumentHelp("How long in-flight requests may run after SIGTERM (default: 30s).", valueName: "duration"))
+    var gracePeriod: String?
+
+    @Option(name: .long, help: "debug, info, warn or error (default: info).")
+    var loglevel = "info"
+
+    func run() async throws {
+        guard let level = ConsoleLogHandler.level(named: loglevel) else {
+            throw ValidationError("--loglevel \(loglevel): use debug, info, warn or error")
+        }
+        LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "tunnelctl.edge")
+
+        let setup: EdgeSetup
+        do {
+            var file = try config.map { path throws(EdgeConfigError) in try EdgeConfigFile(contentsOfFile: path) } ?? EdgeConfigFile()
+            if let connectorAddress { file.connectors = EdgeConfigFile.Listener(address: connectorAddress, certificate: file.connectors?.certificate, key: file.connectors?.key) }
+            if let visitorAddress { file.visitors = EdgeConfigFile.Visitors(address: visitorAddress, tls: file.visitors?.tls) }
+            if let visitorTLSAddress {
+                let tls = file.visitors?.tls
+                file.visitors = EdgeConfigFile.Visitors(
+                    address: file.visitors?.address,
+                    tls: EdgeConfigFile.Listener(address: visitorTLSAddress, certificate: tls?.certificate, key: tls?.key))
+            }
+            if let gracePeriod { file.gracePeriod = gracePeriod }
+            setup = try file.setup(configPath: config ?? "command line", stateDirectoryOverride: stateDirectory)
+        } catch {
+            Self.fail("\(error)")
+        }
+        for warning in setup.warnings { logger.warning("\(warning)") }
+
+        let edge = TunnelEdgeServer(configuration: setup.configuration, store: InMemoryTunnelStore(setup.tunnels), logger: logger)
+        let events = edge.events.subscribe()
+        let eventLogger = Task { await Self.log(events, logger: logger) }
+        defer { eventLogger.cancel() }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: edge)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let watcher = Task {
+            var caught = 0
+            for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                caught += 1
+                if caught == 1 {
+                    logger.info("Initiating graceful shutdown due to signal \(signal == .sigint ? "interrupt" : "terminated") ...")
+                } else {
+                    logger.warning("Second signal received: exiting at once")
+                    Foundation.exit(1)
+                }
+            }
+        }
+        defer { watcher.cancel() }
+
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let addresses: TunnelEdgeServer.ListeningAddresses
+            do {
+                addresses = try await edge.listeningAddresses()
+            } catch {
+                Self.fail("\(error)")
+            }
+            if let ca = setup.generatedCAPath {
+                Self.say("edge CA: \(URL(fileURLWithPath: ca).standardizedFileURL.path) (give it to connectors as --cacert)")
+            }
+            Self.say("listening for connectors on \(Self.format(addresses.connector)) (TLS, server name h2.cftunnel.com)")
+            Self.say("listening for visitors on http://\(Self.format(addresses.visitor))")
+            if let tls = addresses.visitorTLS { print("listening for visitors on https://\(Self.format(tls))") }
+            for tunnel in setup.tunnels {
+                let name = tunnel.name.isEmpty ? "" : " (\(tunnel.name))"
+                Self.say("tunnel \(tunnel.id.lowercasedString)\(name): \(tunnel.hostnames.isEmpty ? "no hostnames" : tunnel.hostnames.joined(separator: ", "))")
+            }
+            if setup.tunnels.isEmpty {
+                Self.say("no tunnels declared: add them under tunnels: in edge.yml (see Docs/edge.md)")
+            }
+            do {
+                try await tasks.waitForAll()
+            } catch {
+                Self.fail("\(error)")
+            }
+        }
+    }
+
+    /// Writes a line to standard output at once (scripts and tests read the addresses).
+    static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    /// Prints a one-line error to standard error and exits 1.
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        Foundation.exit(1)
+    }
+
+    static func format(_ address: SocketAddress) -> String {
+        guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+
+    /// Connector registrations and disconnects, as cloudflared's edge would log them.
+    static func log(_ events: AsyncStream<EdgeEvent>, logger: Logger) async {
+        for await event in events {
+            switch event {
+            case .registered(let live):
+                logger.info("Registered tunnel connection", metadata: [
+                    "tunnelID": "\(live.tunnelID.lowercasedString)", "connIndex": "\(live.connIndex)",
+                    "connection": "\(live.id.lowercasedString)", "origin": "\(live.remoteAddress)", "version": "\(live.version)",
+                ])
+            case .unregistered(let live):
+                logger.info("Unregistered tunnel connection", metadata: [
+                    "tunnelID": "\(live.tunnelID.lowercasedString)", "connIndex": "\(live.connIndex)", "connection": "\(live.id.lowercasedString)",
+                ])
+            case .disconnected(let live):
+                logger.info("Tunnel connection closed", metadata: [
+                    "tunnelID": "\(live.tunnelID.lowercasedString)", "connIndex": "\(live.connIndex)", "connection": "\(live.id.lowercasedString)",
+                ])
+            case .refused(let remote, let cause):
+                logger.warning("Refused tunnel connection", metadata: ["origin": "\(remote)", "reason": "\(cause)"])
+            }
+        }
+    }
+}

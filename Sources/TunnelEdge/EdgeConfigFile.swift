@@ -1,0 +1,179 @@
+public import Foundation
+import NIOSSL
+public import TunnelCore
+import Yams
+
+/// edge.yml: the listeners, certificates, limits and static tunnels of a self-hosted edge.
+/// Every key is optional; an empty file (or none) runs the embedded default: both listeners on
+/// loopback and a generated CA and edge certificate in the state directory. See Docs/edge.md
+/// for a commented example.
+public struct EdgeConfigFile: Sendable, Hashable, Decodable {
+    /// Where the generated CA, edge certificate and key live. Default `~/.tunnelctl/edge`.
+    public var stateDirectory: String?
+    /// `locationName` answered to connectors. Default `SELF`.
+    public var location: String?
+    /// How long in-flight requests may run after SIGTERM, Go duration text. Default `30s`.
+    public var gracePeriod: String?
+    /// The connector listener.
+    public var connectors: Listener?
+    /// The visitor listeners.
+    public var visitors: Visitors?
+    /// Visitor limits.
+    public var limits: Limits?
+    /// Tunnels the edge accepts without a control plane.
+    public var tunnels: [StaticTunnel]?
+
+    /// A listener address and, optionally, its certificate.
+    public struct Listener: Sendable, Hashable, Decodable {
+        /// `host:port`, `[v6]:port` or `:port` (all interfaces).
+        public var address: String?
+        /// PEM certificate chain, leaf first. Default: generated in the state directory.
+        public var certificate: String?
+        /// PEM private key of ``certificate``.
+        public var key: String?
+
+        /// Creates a listener entry.
+        public init(address: String? = nil, certificate: String? = nil, key: String? = nil) {
+            self.address = address
+            self.certificate = certificate
+            self.key = key
+        }
+    }
+
+    /// The clear-text visitor listener, and an optional TLS one.
+    public struct Visitors: Sendable, Hashable, Decodable {
+        /// Clear-text (HTTP/1.1 and h2c) `host:port`. Default `127.0.0.1:8080`.
+        public var address: String?
+        /// The TLS listener (ALPN h2 and http/1.1); absent means none.
+        public var tls: Listener?
+
+        /// Creates a visitors entry.
+        public init(address: String? = nil, tls: Listener? = nil) {
+            self.address = address
+            self.tls = tls
+        }
+    }
+
+    /// Visitor limits; see ``VisitorLimits`` for meaning and defaults.
+    public struct Limits: Sendable, Hashable, Decodable {
+        /// Largest request head in bytes.
+        public var maxHeaderBytes: Int?
+        /// Slowloris timeout, Go duration text.
+        public var headerTimeout: String?
+        /// Idle keep-alive timeout, Go duration text.
+        public var idleTimeout: String?
+        /// Time to wait for the origin's response head before 524, Go duration text.
+        public var responseTimeout: String?
+        /// SETTINGS_MAX_CONCURRENT_STREAMS for HTTP/2 visitors.
+        public var maxConcurrentStreams: Int?
+        /// Streams a visitor may reset per window (rapid-reset protection).
+        public var maxResetStreams: Int?
+    }
+
+    /// A tunnel declared in the file: either a cloudflared credentials file or its three fields.
+    public struct StaticTunnel: Sendable, Hashable, Decodable {
+        /// A tunnel credentials JSON file (`<TunnelID>.json` from `tunnel create`).
+        public var credentialsFile: String?
+        /// The tunnel UUID, when no credentials file is given.
+        public var id: String?
+        /// The account tag, when no credentials file is given.
+        public var accountTag: String?
+        /// The base64 tunnel secret, when no credentials file is given.
+        public var secret: String?
+        /// A human name.
+        public var name: String?
+        /// Hostnames routed to the tunnel: exact, `*.example.com` or `*`.
+        public var hostnames: [String]?
+    }
+
+    /// An empty file: the embedded default.
+    public init() {}
+
+    /// Parses edge.yml text; `path` names the file in errors.
+    public init(yaml: String, path: String = "edge.yml") throws(EdgeConfigError) {
+        if yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            self.init()
+            return
+        }
+        do {
+            self = try YAMLDecoder().decode(EdgeConfigFile.self, from: yaml)
+        } catch let error as DecodingError {
+            throw EdgeConfigError(path: path, problem: Self.describe(error))
+        } catch {
+            throw EdgeConfigError(path: path, problem: "not valid YAML: \(error)")
+        }
+    }
+
+    /// Reads and parses an edge.yml file.
+    public init(contentsOfFile path: String) throws(EdgeConfigError) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw EdgeConfigError(path: path, problem: "cannot read the file (\(Self.reason(error))); check the path and its permissions")
+        }
+        try self.init(yaml: text, path: path)
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func location(_ path: [any CodingKey]) -> String {
+            var text = ""
+            for key in path {
+                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+            }
+            return text.isEmpty ? "the document" : text
+        }
+        switch error {
+        case .typeMismatch(let type, let context):
+            return "\(location(context.codingPath)): expected \(typeName(type))"
+        case .valueNotFound(let type, let context):
+            return "\(location(context.codingPath)): expected \(typeName(type)), found nothing"
+        case .keyNotFound(let key, let context):
+            return "\(location(context.codingPath + [key])): missing"
+        case .dataCorrupted(let context):
+            return "\(location(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        // Yams names YAML node kinds (Node.Mapping, Node.Sequence, Node.Scalar); Swift types otherwise.
+        let name = "\(type)"
+        if name.contains("Mapping") || name.hasPrefix("Dictionary") { return "a mapping" }
+        if name.contains("Sequence") || name.hasPrefix("Array") { return "a list" }
+        if type is Int.Type { return "an integer" }
+        return "a single value"
+    }
+
+    static func reason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
+            let code = POSIXErrorCode(rawValue: Int32(underlying.code))
+        {
+            return String(cString: strerror(code.rawValue))
+        }
+        switch nsError.code {
+        case NSFileReadNoSuchFileError: return "no such file"
+        case NSFileReadNoPermissionError: return "permission denied"
+        default: return nsError.localizedDescription
+        }
+    }
+}
+
+/// A problem with edge.yml or a file it names: which file, what is wrong, what to do.
+public struct EdgeConfigError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The file at fault.
+    public let path: String
+    /// What is wrong with it.
+    public let problem: String
+
+    /// Creates an error.
+    public init(path: String, problem: String) {
+        self.path = path
+        // One line: YAML parser messages carry a caret diagram on the following lines.
+        self.problem = problem.split(whereSeparator: \.isNewline).first.map(String.init) ?? problem
+    }
+
+    public var description: String { "\(path): \(problem)" }
+}
