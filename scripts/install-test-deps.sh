@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests use as independent peers: Debian tools (curl, nghttp/h2load, openssl)
+# Installs what the tests use as independent peers: Debian tools (curl, nghttp/h2load, openssl, BIND9)
 # and a Python venv in .venv with pycapnp, h2 and websockets. Idempotent and quiet: a second run
 # only checks and returns.
 set -euo pipefail
@@ -9,6 +9,8 @@ apt_packages=()
 command -v curl >/dev/null 2>&1 || apt_packages+=(curl)
 command -v nghttp >/dev/null 2>&1 || apt_packages+=(nghttp2-client)
 command -v openssl >/dev/null 2>&1 || apt_packages+=(openssl)
+# BIND9: the real DNS server that edge discovery is tested against.
+[ -x /usr/sbin/named ] || command -v named >/dev/null 2>&1 || apt_packages+=(bind9)
 if [ ${#apt_packages[@]} -gt 0 ]; then
     echo "installing Debian packages: ${apt_packages[*]}"
     sudo_cmd=""

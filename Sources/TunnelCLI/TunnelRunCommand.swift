@@ -28,7 +28,7 @@ struct TunnelRunOptions: ParsableArguments {
     @Flag(name: .customLong("hello-world"), help: "Serve the built-in hello world origin (env: TUNNEL_HELLO_WORLD).")
     var helloWorld = false
 
-    @Option(name: .long, help: ArgumentHelp("Edge address host:port; repeatable. Required: no edge discovery yet (env: TUNNEL_EDGE, comma-separated).", valueName: "host:port"))
+    @Option(name: .long, help: ArgumentHelp("Edge address host:port; repeatable. Without it the edge is found by DNS SRV discovery (env: TUNNEL_EDGE, comma-separated).", valueName: "host:port"))
     var edge: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("PEM CA certificates the edge certificate must chain to. Required for now (env: TUNNEL_CACERT).", valueName: "path"))
@@ -55,8 +55,11 @@ struct TunnelRunOptions: ParsableArguments {
     @Option(name: .customLong("edge-ip-version"), help: "4, 6 or auto: which --edge IP literals to dial (default: auto) (env: TUNNEL_EDGE_IP_VERSION).")
     var edgeIPVersion: String?
 
-    @Option(name: .long, help: "Edge region; accepted but ignored without edge discovery (env: TUNNEL_REGION).")
+    @Option(name: .long, help: "Edge region for discovery, e.g. us or fed: queries _REGION-v2-origintunneld._tcp (env: TUNNEL_REGION).")
     var region: String?
+
+    @Option(name: .customLong("edge-dns-resolver"), help: ArgumentHelp("DNS servers for edge discovery instead of /etc/resolv.conf's, comma-separated (env: TUNNEL_EDGE_DNS_RESOLVER).", valueName: "host:port"))
+    var edgeDNSResolver: String?
 
     @Option(name: .long, help: "Transport protocol: http2 (or auto, which means http2 here) (env: TUNNEL_TRANSPORT_PROTOCOL).")
     var `protocol`: String?
@@ -81,6 +84,7 @@ struct TunnelRunOptions: ParsableArguments {
         set("loglevel", loglevel)
         set("edge-ip-version", edgeIPVersion)
         set("region", region)
+        set("edge-dns-resolver", edgeDNSResolver)
         set("protocol", `protocol`)
         set("origincert", origincert)
         if !edge.isEmpty { values["edge"] = .stringList(edge) }
@@ -144,7 +148,7 @@ struct TunnelRunCommand: AsyncParsableCommand {
             logger.error("Failed to parse log level \"\(levelName)\", using \"info\" instead")
         }
 
-        let runSettings: TunnelRunSettings
+        var runSettings: TunnelRunSettings
         do {
             runSettings = try TunnelRunSettings(tunnelReference: tunnelReference, settings: settings, version: "tunnelctl-\(TunnelctlVersion.string)")
         } catch {
@@ -163,6 +167,18 @@ struct TunnelRunCommand: AsyncParsableCommand {
             logger.debug("Ingress rule", metadata: ["index": "\(index)", "hostname": "\(rule.hostname)", "service": "\(rule.service)"])
         }
 
+        if let discovery = runSettings.discovery {
+            logger.info("Looking up edge addresses", metadata: ["srv": "\(EdgeDiscovery(configuration: discovery).serviceName)"])
+            do {
+                let regions = try await runSettings.resolveEdgeAddresses()
+                for (index, region) in regions.enumerated() {
+                    logger.info("Edge region \(index + 1)", metadata: ["addresses": "\(region.map(\.description).joined(separator: ","))"])
+                }
+            } catch {
+                logger.error("\(error.description)")
+                throw ExitCode.failure
+            }
+        }
         let connector = runSettings.makeConnector(logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: connector)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -77,7 +77,8 @@ public struct VisitorTLSConfiguration: Sendable {
 /// Abuse limits of the visitor listeners, as named components.
 public struct VisitorLimits: Sendable, Hashable {
     /// Largest request head (request line + headers, or the HTTP/2 header list), in bytes.
-    /// Default 64 KiB; larger → 431 (HTTP/1.1) or a refused header block (HTTP/2).
+    /// Default 64 KiB; larger → 431. HTTP/2 visitors are told twice this as
+    /// SETTINGS_MAX_HEADER_LIST_SIZE; a block beyond that closes the connection.
     public var maxHeaderBytes: Int
     /// Time a visitor may take to send a complete request head, and to finish the TLS
     /// handshake or HTTP/2 preface (slowloris). Default 30 s.

@@ -56,6 +56,7 @@ enum VisitorConnection: Sendable {
             try sync.addHandler(HTTPResponseEncoder(), name: VisitorHTTPChannel.encoderName)
             return .http1(VisitorHTTPChannel(asyncChannel: try VisitorHTTPChannel.Channel(wrappingChannelSynchronously: channel)))
         }
+        try sync.addHandler(VisitorGoAwayWatcher())
         let management = NIOHTTP2ServerConnectionManagementHandler(
             eventLoop: channel.eventLoop,
             configuration: .init(maxIdleTime: limits.idleTimeout.timeAmount, maxAge: nil, maxGraceTime: nil, keepalive: nil))
@@ -80,7 +81,10 @@ extension VisitorLimits.HTTP2Limits {
         configuration.connection.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: maxConcurrentStreams),
             HTTP2Setting(parameter: .initialWindowSize, value: streamWindowSize),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: maxHeaderBytes),
+            // Twice the limit: NIOHTTP2 closes the connection above the advertised size, so
+            // blocks between the limit and twice it are decoded and answered 431 (RFC 9113 8.2.3),
+            // while decoding work stays bounded.
+            HTTP2Setting(parameter: .maxHeaderListSize, value: 2 * maxHeaderBytes),
             HTTP2Setting(parameter: .enablePush, value: 0),
             // RFC 8441: WebSockets over HTTP/2 (extended CONNECT).
             HTTP2Setting(parameter: .enableConnectProtocol, value: 1),

@@ -214,6 +214,21 @@ struct VisitorProxy: Sendable {
                 if expectsContinue {
                     try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .continue)))
                 }
+                if !hasBody && !isWebSocket {
+                    // Nothing goes up the stream: read to the request's end, then relay the
+                    // response in this task (no child task per request).
+                    var requestEnded = false
+                    while !requestEnded, let part = try await requests.next() {
+                        switch part {
+                        case .head: throw EdgeServerError(message: "unexpected request head")
+                        case .body: continue
+                        case .end: requestEnded = true
+                        }
+                    }
+                    let outcome = try await relayResponse(stream: stream, isWebSocket: false, head: head, outbound: outbound, visitor: visitor, context: context)
+                    result.withLock { $0.keepAlive = $0.keepAlive && requestEnded && outcome.keepAlive }
+                    return
+                }
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         let outcome = try await relayResponse(stream: stream, isWebSocket: isWebSocket, head: head, outbound: outbound, visitor: visitor, context: context)
@@ -259,19 +274,8 @@ struct VisitorProxy: Sendable {
     ) async throws -> (keepAlive: Bool, upgraded: Bool) {
         let response: (head: TunnelResponseHead, body: TunnelInboundBody)
         do {
-            response = try await withThrowingTaskGroup(of: (head: TunnelResponseHead, body: TunnelInboundBody)?.self) { group in
-                group.addTask { try await stream.response() }
-                group.addTask {
-                    try await Task.sleep(for: limits.responseTimeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let response = first else {
-                    throw VisitorTimeout()
-                }
-                return response
-            }
-        } catch is VisitorTimeout {
+            response = try await stream.response(timeout: limits.responseTimeout)
+        } catch let error as TunnelStreamError where error == .responseTimeout(limits.responseTimeout) {
             try await writePage(status: .custom(code: 524, reasonPhrase: "A Timeout Occurred"), title: "The origin did not answer in time", detail: "The tunnel's origin did not send a response within \(limits.responseTimeout).", outbound: outbound, keepAlive: false)
             return (false, false)
         } catch {
@@ -330,8 +334,6 @@ struct VisitorProxy: Sendable {
         try await outbound.write(.end(trailers))
         return (true, false)
     }
-
-    private struct VisitorTimeout: Error {}
 
     /// Reads and discards the rest of a request body; `false` if the connection cannot be reused.
     private func drainBody(_ requests: inout Inbound) async -> Bool {

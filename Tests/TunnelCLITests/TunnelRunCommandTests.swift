@@ -303,9 +303,9 @@ struct TunnelRunCommandTests {
         #expect(noCA.status == 1)
         #expect(noCA.stderr.contains("--cacert is required"), "\(noCA.stderr)")
 
-        let noEdge = try sandbox.run(["tunnel", "run", "--cacert", sandbox.pki.caPath, "--cred-file", file])
-        #expect(noEdge.status == 1)
-        #expect(noEdge.stderr.contains("--edge host:port"), "\(noEdge.stderr)")
+        let badFamily = try sandbox.run(["tunnel", "run", "--cacert", sandbox.pki.caPath, "--cred-file", file, "--edge-ip-version", "5"])
+        #expect(badFamily.status == 1)
+        #expect(badFamily.stderr.contains("invalid value for edge-ip-version: 5"), "\(badFamily.stderr)")
 
         let quic = try sandbox.run(base + ["--credentials-file", file, "--protocol", "quic"])
         #expect(quic.status == 1)

@@ -58,6 +58,14 @@ struct EdgeAbuseTests {
             let huge = String(repeating: "a", count: 70_000)
             let tooLarge = try await EdgeInterop.curl(["-H", "Host: app.test", "-H", "X-Huge: \(huge)", "\(edge.visitorURL)/bytes/1"])
             #expect(tooLarge.status == 431)
+            // The same over HTTP/2: a 431 response on the stream, not a connection error.
+            #expect(try await Self.tool(["h2_header", "\(edge.visitorPort)", "app.test", "70000", "settled"]) == ["status=431"])
+            // Sent before the visitor saw the edge's SETTINGS, a block over NIOHTTP2's initial
+            // 16 KiB is a connection error: GOAWAY (COMPRESSION_ERROR) and a closed connection,
+            // never a hang.
+            #expect(try await Self.tool(["h2_header", "\(edge.visitorPort)", "app.test", "20000", "eager"]) == ["goaway=9 closed=True"])
+            // Beyond twice the limit even after SETTINGS: the same connection error.
+            #expect(try await Self.tool(["h2_header", "\(edge.visitorPort)", "app.test", "140000", "settled"]).first?.hasPrefix("goaway=") == true)
 
             // Slowloris: a head that never completes is cut off after the header timeout (1 s).
             let slow = try await Self.tool(["slowloris", "\(edge.visitorPort)"])

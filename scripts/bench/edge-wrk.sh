@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Throughput of the edge relative to the origin, in one run: starts a fast origin (nginx when
-# installed, else a small Python origin), the edge and a connector, then runs wrk for 1 KB
-# responses through the edge and directly against the origin. Prints requests/s of both, their
-# ratio, and the edge's RSS when idle and at the peak of the load.
+# Throughput of the edge and connector relative to the origin, in one run: starts a fast origin
+# (nginx when installed, else a small Python origin), `tunnelctl edge serve` and `tunnelctl tunnel
+# run`, then runs wrk for 1 KB responses through the tunnel and directly against the origin, and
+# downloads a 1 GB body once each way with curl (single-stream MB/s). Prints both sides, their
+# ratios, and the RSS of the edge and the connector: idle, at the peak of the wrk load, and after
+# the 1 GB download.
 #
 #   scripts/bench/edge-wrk.sh                 # release build of tunnelctl, defaults below
 #   EDGE_CMD='...' CONNECTOR_CMD='...' scripts/bench/edge-wrk.sh
@@ -13,11 +15,13 @@
 #   {TUNNEL_ID} {ACCOUNT} {SECRET} {HOST} {CREDS}   the tunnel, its base64 secret, its hostname,
 #                                                   and a credentials JSON file holding them
 #   {PEERS}                      the shared reference peers folder (TUNNEL_PEERS_DIR)
+#   {EDGE_YML}                   an edge.yml declaring those listeners, certificate and tunnel
 # Example with the reference Python edge instead of ours (for comparison):
 #   EDGE_CMD='python3 {PEERS}/edge_peer.py --listen 127.0.0.1:{CONNECTOR_PORT} --cert {CERT} --key {KEY} \
 #     --visitor 127.0.0.1:{VISITOR_PORT} --tunnel {TUNNEL_ID} {ACCOUNT} {SECRET} {HOST}'
 #
-# Knobs: DURATION (10s), THREADS (2), CONNECTIONS (64), HA (connector connections, 2),
+# Knobs: DURATION (10s), THREADS (2), CONNECTIONS (64), HA (connector connections, 4),
+# BIG (bytes of the single-stream download, 1 GiB; 0 skips it),
 # TUNNELCTL (path; default: release build, built with `swift build -c release` if missing),
 # BUILD_LOCK (a file to flock around that build).
 set -euo pipefail
@@ -26,7 +30,8 @@ cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
-HA=${HA:-2}
+HA=${HA:-4}
+BIG=${BIG:-1073741824}
 PEERS=${TUNNEL_PEERS_DIR:-$(cd .. && pwd)/shared/peers}
 
 for tool in wrk openssl curl; do
@@ -39,13 +44,7 @@ if [ -z "${TUNNELCTL:-}" ]; then
     TUNNELCTL=$("${lock[@]}" swift build -c release --show-bin-path)/tunnelctl
     [ -x "$TUNNELCTL" ] || "${lock[@]}" swift build -c release --product tunnelctl >&2
 fi
-# Until `tunnelctl edge serve` exists, the default is `tunnelctl demo`: our edge and our
-# connector in one process (its RSS then covers both), proxying to the origin.
-if [ -z "${EDGE_CMD:-}" ] && ! "$TUNNELCTL" --help 2>&1 | grep -qE '^ +edge( |$)'; then
-    EDGE_CMD="stdbuf -oL $TUNNELCTL demo --url http://127.0.0.1:{ORIGIN_PORT} --hostname {HOST} --loglevel error"
-    CONNECTOR_CMD=${CONNECTOR_CMD:-none}
-fi
-EDGE_CMD=${EDGE_CMD:-"$TUNNELCTL edge serve --connector-listen 127.0.0.1:{CONNECTOR_PORT} --cert {CERT} --key {KEY} --visitor-listen 127.0.0.1:{VISITOR_PORT} --tunnel {TUNNEL_ID} {ACCOUNT} {SECRET} {HOST}"}
+EDGE_CMD=${EDGE_CMD:-"$TUNNELCTL edge serve --config {EDGE_YML} --loglevel error"}
 CONNECTOR_CMD=${CONNECTOR_CMD:-"$TUNNELCTL tunnel --edge 127.0.0.1:{CONNECTOR_PORT} --cacert {CA} --ha-connections $HA --loglevel error run --credentials-file {CREDS} --url http://127.0.0.1:{ORIGIN_PORT}"}
 
 work=$(mktemp -d)
@@ -85,6 +84,12 @@ ORIGIN_PORT=$(free_port)
 CONNECTOR_PORT=$(free_port)
 VISITOR_PORT=$(free_port)
 head -c 1024 /dev/urandom > "$work/1k.bin"
+[ "$BIG" -gt 0 ] && truncate -s "$BIG" "$work/big.bin"
+cat > "$work/edge.yml" <<EOF
+connectors: {address: "127.0.0.1:$CONNECTOR_PORT", certificate: $work/edge.pem, key: $work/edge.key}
+visitors: {address: "127.0.0.1:$VISITOR_PORT"}
+tunnels: [{credentialsFile: $work/creds.json, hostnames: [$HOST]}]
+EOF
 
 # Origin.
 if command -v nginx >/dev/null; then
@@ -110,7 +115,7 @@ fill() {
     text=${text//\{CERT\}/$work/edge.pem}; text=${text//\{KEY\}/$work/edge.key}; text=${text//\{CA\}/$work/ca.pem}
     text=${text//\{CONNECTOR_PORT\}/$CONNECTOR_PORT}; text=${text//\{VISITOR_PORT\}/$VISITOR_PORT}; text=${text//\{ORIGIN_PORT\}/$ORIGIN_PORT}
     text=${text//\{TUNNEL_ID\}/$TUNNEL_ID}; text=${text//\{ACCOUNT\}/$ACCOUNT}; text=${text//\{SECRET\}/$SECRET}
-    text=${text//\{HOST\}/$HOST}; text=${text//\{CREDS\}/$work/creds.json}; text=${text//\{PEERS\}/$PEERS}
+    text=${text//\{HOST\}/$HOST}; text=${text//\{CREDS\}/$work/creds.json}; text=${text//\{PEERS\}/$PEERS}; text=${text//\{EDGE_YML\}/$work/edge.yml}
     echo "$text"
 }
 
@@ -126,7 +131,7 @@ if [ "$CONNECTOR_CMD" = none ]; then
     VISITOR_PORT=${port:?the edge command printed no visitor port; see its output: $(tail -5 "$work/edge.log")}
     connector_kind="same process (tunnelctl demo)"
 else
-    eval "$(fill "$CONNECTOR_CMD")" >"$work/connector.log" 2>&1 & pids+=($!)
+    eval "$(fill "$CONNECTOR_CMD")" >"$work/connector.log" 2>&1 & connector_pid=$!; pids+=($connector_pid)
     connector_kind=$(fill "$CONNECTOR_CMD" | awk '{print $1, $2}')
 fi
 if ! wait_http "http://127.0.0.1:$VISITOR_PORT/1k.bin" "$HOST"; then
@@ -135,18 +140,35 @@ fi
 # The edge command may be a wrapper (eval, swift run): measure the process that listens.
 listener=$(ss -ltnpH "sport = :$VISITOR_PORT" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1 || true)
 edge_pid=${listener:-$edge_pid}
+connector_pid=${connector_pid:-$edge_pid}
 sleep 1
 idle_rss=$(rss_kb "$edge_pid")
+idle_connector_rss=$(rss_kb "$connector_pid")
 
 run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -H "Host: $HOST" "$1" | awk '/Requests\/sec/ {print $2}'; }
 
 peak_file="$work/peak"
 echo 0 > "$peak_file"
-( while sleep 0.2; do r=$(rss_kb "$edge_pid"); [ "$r" -gt "$(cat "$peak_file")" ] && echo "$r" > "$peak_file"; done ) & sampler=$!; pids+=($sampler)
+echo 0 > "$peak_file.connector"
+( while sleep 0.2; do
+    r=$(rss_kb "$edge_pid"); [ "$r" -gt "$(cat "$peak_file")" ] && echo "$r" > "$peak_file"
+    r=$(rss_kb "$connector_pid"); [ "$r" -gt "$(cat "$peak_file.connector")" ] && echo "$r" > "$peak_file.connector"
+  done ) & sampler=$!; pids+=($sampler)
 through_edge=$(run_wrk "http://127.0.0.1:$VISITOR_PORT/1k.bin")
 kill "$sampler" 2>/dev/null || true
 peak_rss=$(cat "$peak_file")
+peak_connector_rss=$(cat "$peak_file.connector")
 direct=$(run_wrk "http://127.0.0.1:$ORIGIN_PORT/1k.bin")
+
+# Single stream: one 1 GB download each way; curl reports bytes/s.
+download() { curl -s -o /dev/null -w '%{speed_download} %{size_download}' -H "Host: $HOST" "$1"; }
+if [ "$BIG" -gt 0 ]; then
+    read -r big_edge big_edge_size < <(download "http://127.0.0.1:$VISITOR_PORT/big.bin")
+    read -r big_direct big_direct_size < <(download "http://127.0.0.1:$ORIGIN_PORT/big.bin")
+    [ "$big_edge_size" = "$BIG" ] || echo "edge-wrk: the download through the tunnel stopped at $big_edge_size of $BIG bytes" >&2
+    after_big_rss=$(rss_kb "$edge_pid")
+    after_big_connector_rss=$(rss_kb "$connector_pid")
+fi
 
 echo "origin:          $origin_kind"
 echo "edge:            $(fill "$EDGE_CMD" | awk '{print $1, $2}')"
@@ -157,3 +179,9 @@ echo "through edge:    $through_edge req/s"
 echo "ratio:           $(python3 -c "print(f'{$through_edge / $direct:.3f}')")"
 echo "edge RSS idle:   $((idle_rss / 1024)) MiB"
 echo "edge RSS load:   $((peak_rss / 1024)) MiB (peak)"
+echo "connector RSS:   idle $((idle_connector_rss / 1024)) MiB, wrk peak $((peak_connector_rss / 1024)) MiB"
+if [ "$BIG" -gt 0 ]; then
+    mb() { python3 -c "print(f'{$1 / 1e6:.1f}')"; }
+    echo "single stream:   $((BIG / 1048576)) MiB download, direct $(mb "$big_direct") MB/s, through edge $(mb "$big_edge") MB/s, ratio $(python3 -c "print(f'{$big_edge / $big_direct:.3f}')")"
+    echo "RSS after it:    edge $((after_big_rss / 1024)) MiB, connector $((after_big_connector_rss / 1024)) MiB"
+fi

@@ -82,6 +82,8 @@ public struct SettingDefinition: Sendable, Hashable {
         .init("edge-ip-version", .string, env: ["TUNNEL_EDGE_IP_VERSION"], default: .string("auto")),
         .init("edge-bind-address", .string, env: ["TUNNEL_EDGE_BIND_ADDRESS"]),
         .init("region", .string, env: ["TUNNEL_REGION"], default: .string("")),
+        // tunnelctl's own: the DNS servers edge discovery asks instead of /etc/resolv.conf's.
+        .init("edge-dns-resolver", .string, env: ["TUNNEL_EDGE_DNS_RESOLVER"]),
         .init("grace-period", .duration, env: ["TUNNEL_GRACE_PERIOD"], default: .duration(.seconds(30))),
         .init("retries", .int, env: ["TUNNEL_RETRIES"], default: .int(5)),
         .init("ha-connections", .int, default: .int(4)),

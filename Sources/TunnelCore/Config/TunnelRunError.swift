@@ -10,10 +10,10 @@ public struct TunnelRunError: Error, Hashable, Sendable, CustomStringConvertible
         case configuration(ConfigurationError)
         case missingCACert
         case unreadableCACert(path: String, reason: String)
-        case noEdge
         case invalidEdge(String)
         case unsupportedProtocol(String)
         case regionWithTokenEndpoint
+        case invalidEdgeIPVersion(String)
         case invalidNumber(flag: String, value: Int)
     }
 
@@ -45,12 +45,12 @@ public struct TunnelRunError: Error, Hashable, Sendable, CustomStringConvertible
     public static func missingCACert(file: String = #fileID, line: Int = #line) -> Self { .init(.missingCACert, file: file, line: line) }
     /// `--cacert` cannot be read as PEM certificates.
     public static func unreadableCACert(path: String, reason: String, file: String = #fileID, line: Int = #line) -> Self { .init(.unreadableCACert(path: path, reason: reason), file: file, line: line) }
-    /// No `--edge`: edge discovery is not implemented.
-    public static func noEdge(file: String = #fileID, line: Int = #line) -> Self { .init(.noEdge, file: file, line: line) }
     /// An `--edge` value that is not `host:port`.
     public static func invalidEdge(_ value: String, file: String = #fileID, line: Int = #line) -> Self { .init(.invalidEdge(value), file: file, line: line) }
     /// `--protocol` other than `http2` / `auto`.
     public static func unsupportedProtocol(_ value: String, file: String = #fileID, line: Int = #line) -> Self { .init(.unsupportedProtocol(value), file: file, line: line) }
+    /// `--edge-ip-version` other than `4`, `6` or `auto`.
+    public static func invalidEdgeIPVersion(_ value: String, file: String = #fileID, line: Int = #line) -> Self { .init(.invalidEdgeIPVersion(value), file: file, line: line) }
     /// `--region` together with a token or credentials that carry an endpoint.
     public static func regionWithTokenEndpoint(file: String = #fileID, line: Int = #line) -> Self { .init(.regionWithTokenEndpoint, file: file, line: line) }
     /// A count flag out of range.
@@ -74,8 +74,8 @@ public struct TunnelRunError: Error, Hashable, Sendable, CustomStringConvertible
             return "--cacert is required: tunnelctl has no bundled edge root certificates yet. Pass --cacert FILE (env TUNNEL_CACERT) with the PEM CA that signed your edge's certificate."
         case .unreadableCACert(let path, let reason):
             return "cannot load the edge CA certificates from --cacert \(path): \(reason). Pass a PEM file holding one or more CERTIFICATE blocks."
-        case .noEdge:
-            return "edge discovery is not supported yet: pass the edge address with --edge host:port (repeatable; env TUNNEL_EDGE, comma-separated)."
+        case .invalidEdgeIPVersion(let value):
+            return "invalid --edge-ip-version \(String(reflecting: value)): use 4, 6 or auto."
         case .invalidEdge(let value):
             return "invalid --edge \(String(reflecting: value)): expected host:port, e.g. 127.0.0.1:7844 or [::1]:7844."
         case .unsupportedProtocol(let value):

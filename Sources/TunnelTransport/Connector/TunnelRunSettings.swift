@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 public import Logging
+import NIOCore
 public import NIOSSL
 public import TunnelCore
 public import TunnelOrigin
@@ -21,6 +22,9 @@ public struct TunnelRunSettings: Sendable {
     public var connector: TunnelConnectorConfiguration
     /// The ingress rules the origin proxy serves.
     public var ingress: Ingress
+    /// Set when no `--edge` was given: ``resolveEdgeAddresses()`` finds the edge by DNS SRV
+    /// discovery (edge-protocol.md 1.1) and fills in the connector's addresses.
+    public var discovery: EdgeDiscovery.Configuration?
     /// Where the credentials came from (a path, `--token`, `TUNNEL_TOKEN`, …).
     public var credentialsSource: String
     /// Warnings to log before starting (ignored flags, no ingress rules, …).
@@ -51,20 +55,36 @@ public struct TunnelRunSettings: Sendable {
         }
 
         let found = try TunnelRunCredentials.find(tunnelReference: tunnelReference, settings: settings, locator: locator)
-        if let region = settings.string("region"), !region.isEmpty {
-            if !found.credentials.endpoint.isEmpty { throw .regionWithTokenEndpoint() }
-            warnings.append("--region \(region) is ignored: regions select edge addresses through edge discovery, which tunnelctl does not do; it dials the --edge addresses")
-        }
+        // The credentials' Endpoint is a region too; both at once is an error, as in cloudflared.
+        var region = settings.string("region") ?? ""
+        if !region.isEmpty && !found.credentials.endpoint.isEmpty { throw .regionWithTokenEndpoint() }
+        if region.isEmpty { region = found.credentials.endpoint }
 
         let edgeTexts = settings.stringList("edge").flatMap { $0.split(separator: ",").map { String($0.filter { $0 != " " && $0 != "\t" }) } }.filter { !$0.isEmpty }
-        guard !edgeTexts.isEmpty else { throw .noEdge() }
         var addresses: [EdgeAddress] = []
         for text in edgeTexts {
             guard let address = EdgeAddress(text) else { throw .invalidEdge(text) }
             addresses.append(address)
         }
         let ipVersion = settings.string("edge-ip-version") ?? "auto"
-        if ipVersion != "auto" {
+        guard let family = EdgeIPVersion(rawValue: ipVersion) else { throw .invalidEdgeIPVersion(ipVersion) }
+        if addresses.isEmpty {
+            // No --edge: DNS SRV discovery before the connector starts (resolveEdgeAddresses()).
+            var resolvers: [SocketAddress]?
+            if let text = settings.string("edge-dns-resolver"), !text.isEmpty {
+                resolvers = []
+                for part in text.split(separator: ",") {
+                    guard let address = EdgeAddress(String(part)), let socket = try? SocketAddress(ipAddress: address.host, port: address.port) else {
+                        throw .invalidEdge(String(part))
+                    }
+                    resolvers?.append(socket)
+                }
+            }
+            discovery = EdgeDiscovery.Configuration(region: region, ipVersion: family, resolvers: resolvers)
+        } else if !region.isEmpty && settings.string("region") != nil {
+            warnings.append("--region \(region) does not apply to --edge addresses; it selects addresses found by edge discovery")
+        }
+        if ipVersion != "auto" && !addresses.isEmpty {
             let wanted = addresses.filter { !Self.isIPLiteral($0.host, version: ipVersion == "4" ? "6" : "4") }
             if wanted.isEmpty {
                 warnings.append("--edge-ip-version \(ipVersion) excludes every --edge address; dialing them anyway")
@@ -101,7 +121,7 @@ public struct TunnelRunSettings: Sendable {
 
         // One edge address per connection, as cloudflared; a self-hosted edge usually has a
         // single address, so addresses are reused round-robin up to --ha-connections.
-        let perConnection = (0..<haConnections).map { addresses[$0 % addresses.count] }
+        let perConnection = addresses.isEmpty ? [] : (0..<haConnections).map { addresses[$0 % addresses.count] }
         let local = LocalConfigurationJSON.encode(
             ingress: ingress, warpRouting: settings.file?.warpRouting ?? WarpRoutingOptions(), flags: LocalConfigurationJSON.flags(of: settings))
         connector = TunnelConnectorConfiguration(
@@ -118,6 +138,17 @@ public struct TunnelRunSettings: Sendable {
         self.ingress = ingress
         self.credentialsSource = found.source
         self.warnings = warnings
+    }
+
+    /// Runs edge discovery when no `--edge` was given and assigns one address per HA
+    /// connection, spread across the two regions. Does nothing with static `--edge` addresses.
+    /// Returns the regions found (empty with `--edge`).
+    @discardableResult
+    public mutating func resolveEdgeAddresses() async throws(EdgeDiscoveryError) -> [[EdgeAddress]] {
+        guard let discovery else { return [] }
+        let regions = try await EdgeDiscovery(configuration: discovery).discover()
+        connector.edgeAddresses = EdgeDiscovery.assign(regions, connections: connector.haConnections)
+        return regions
     }
 
     /// A connector for these settings, proxying to the ingress origins.

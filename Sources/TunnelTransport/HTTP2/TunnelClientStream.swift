@@ -1,4 +1,6 @@
 public import NIOHTTP2
+import NIOCore
+import Synchronization
 
 /// The edge's side of a stream it opened on a connector connection (see
 /// ``ConnectorConnection/withStream(_:endStream:_:)``).
@@ -22,4 +24,31 @@ public struct TunnelClientStream: Sendable {
         let head = try TunnelResponseHead(headers: fields, limits: self.limits)
         return (head, TunnelInboundBody(reader: self.reader))
     }
+
+    /// ``response()`` with a deadline: if no response head arrived within `timeout`, the stream
+    /// is cancelled (RST_STREAM) and this throws ``TunnelStreamError/responseTimeout(_:file:line:)``.
+    /// The timer is an event-loop task, so waiting costs no extra Swift task.
+    public func response(timeout: Duration) async throws -> (head: TunnelResponseHead, body: TunnelInboundBody) {
+        let channel = self.requestBody.channel
+        let expired = TimerFlag()
+        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
+            expired.fire()
+            channel.close(promise: nil)
+        }
+        defer { timer.cancel() }
+        do {
+            return try await self.response()
+        } catch {
+            if expired.hasFired { throw TunnelStreamError.responseTimeout(timeout) }
+            throw error
+        }
+    }
+}
+
+/// Set once by a timer, read by the waiter.
+private final class TimerFlag: Sendable {
+    private let fired = Atomic<Bool>(false)
+    func fire() { fired.store(true, ordering: .releasing) }
+    var hasFired: Bool { fired.load(ordering: .acquiring) }
 }

@@ -9,6 +9,7 @@ public struct TunnelStreamError: Error, Hashable, CustomStringConvertible {
         case connectionDraining
         case alreadyFinished
         case pingTimeout
+        case responseTimeout(Duration)
         case invalidResponse(String)
     }
 
@@ -47,6 +48,11 @@ public struct TunnelStreamError: Error, Hashable, CustomStringConvertible {
         Self(.alreadyFinished, file: file, line: line)
     }
 
+    /// No response head arrived in time; the stream was cancelled.
+    public static func responseTimeout(_ timeout: Duration, file: String = #fileID, line: Int = #line) -> Self {
+        Self(.responseTimeout(timeout), file: file, line: line)
+    }
+
     /// A PING was not acknowledged in time; the connection is considered dead.
     public static func pingTimeout(file: String = #fileID, line: Int = #line) -> Self {
         Self(.pingTimeout, file: file, line: line)
@@ -83,6 +89,8 @@ public struct TunnelStreamError: Error, Hashable, CustomStringConvertible {
             what = "the connection is draining after GOAWAY and takes no new streams; open the stream on another connection"
         case .alreadyFinished:
             what = "the local side of the stream already ended; do not write after finish(), reset() or a head with endStream"
+        case .responseTimeout(let timeout):
+            what = "no response head within \(timeout); the stream was cancelled (the origin is too slow: raise the timeout or fix the origin)"
         case .pingTimeout:
             what = "the peer did not acknowledge a PING in time; the connection was closed, reconnect"
         case .invalidResponse(let reason):

@@ -8,6 +8,9 @@
   idle PORT HOSTNAME                      one keep-alive request, then silence; prints seconds until the edge closes
   ws_h2 PORT HOSTNAME                     WebSocket over HTTP/2 (RFC 8441 extended CONNECT, h2c): sends a
                                           masked text frame, expects it echoed; prints "ok ..."
+  h2_header PORT HOSTNAME BYTES MODE      an HTTP/2 GET with one header of BYTES bytes; MODE "settled" waits
+                                          for the edge's SETTINGS first, "eager" sends at once. Prints
+                                          "status=N", or "goaway=CODE closed=BOOL" when the connection ends
 """
 import asyncio
 import os
@@ -167,6 +170,46 @@ def ws_h2(port, hostname):
         print(f"failed status={status} received={received[:40]!r}")
 
 
+def h2_header(port, hostname, size, mode):
+    import h2.config
+    import h2.connection
+    import h2.events
+    sock = socket.create_connection(("127.0.0.1", int(port)))
+    sock.settimeout(5)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    if mode == "settled":
+        acked = False
+        while not acked:
+            for event in conn.receive_data(sock.recv(65535)):
+                acked = acked or isinstance(event, h2.events.RemoteSettingsChanged)
+            sock.sendall(conn.data_to_send())
+        time.sleep(0.1)
+    conn.send_headers(1, [(":method", "GET"), (":path", "/"), (":scheme", "http"), (":authority", hostname),
+                          ("x-huge", "a" * int(size))], end_stream=True)
+    sock.sendall(conn.data_to_send())
+    goaway = None
+    try:
+        while True:
+            data = sock.recv(65535)
+            if not data:
+                print(f"goaway={goaway} closed=True")
+                return
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    print("status=" + dict(event.headers)[":status"])
+                    return
+                if isinstance(event, h2.events.ConnectionTerminated):
+                    goaway = int(event.error_code)
+            sock.sendall(conn.data_to_send())
+    except ConnectionResetError:
+        # Closed with our unread bytes still queued: the kernel resets instead of FIN.
+        print(f"goaway={goaway} closed=True")
+    except socket.timeout:
+        print(f"goaway={goaway} closed=False")
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     if command == "ws_echo":
@@ -181,3 +224,5 @@ if __name__ == "__main__":
         idle(*args)
     elif command == "ws_h2":
         ws_h2(*args)
+    elif command == "h2_header":
+        h2_header(*args)
