@@ -119,7 +119,7 @@ fill() {
     echo "$text"
 }
 
-eval "$(fill "$EDGE_CMD")" >"$work/edge.log" 2>&1 & edge_pid=$!; pids+=($edge_pid)
+eval "exec $(fill "$EDGE_CMD")" >"$work/edge.log" 2>&1 & edge_pid=$!; pids+=($edge_pid)
 sleep 1
 if [ "$CONNECTOR_CMD" = none ]; then
     # One process (demo): it picks its own ports and prints "... visitors on 127.0.0.1:PORT".
@@ -131,7 +131,7 @@ if [ "$CONNECTOR_CMD" = none ]; then
     VISITOR_PORT=${port:?the edge command printed no visitor port; see its output: $(tail -5 "$work/edge.log")}
     connector_kind="same process (tunnelctl demo)"
 else
-    eval "$(fill "$CONNECTOR_CMD")" >"$work/connector.log" 2>&1 & connector_pid=$!; pids+=($connector_pid)
+    eval "exec $(fill "$CONNECTOR_CMD")" >"$work/connector.log" 2>&1 & connector_pid=$!; pids+=($connector_pid)
     connector_kind=$(fill "$CONNECTOR_CMD" | awk '{print $1, $2}')
 fi
 if ! wait_http "http://127.0.0.1:$VISITOR_PORT/1k.bin" "$HOST"; then
@@ -161,7 +161,7 @@ peak_connector_rss=$(cat "$peak_file.connector")
 direct=$(run_wrk "http://127.0.0.1:$ORIGIN_PORT/1k.bin")
 
 # Single stream: one 1 GB download each way; curl reports bytes/s.
-download() { curl -s -o /dev/null -w '%{speed_download} %{size_download}' -H "Host: $HOST" "$1"; }
+download() { curl -s -o /dev/null -w '%{speed_download} %{size_download}\n' -H "Host: $HOST" "$1"; }
 if [ "$BIG" -gt 0 ]; then
     read -r big_edge big_edge_size < <(download "http://127.0.0.1:$VISITOR_PORT/big.bin")
     read -r big_direct big_direct_size < <(download "http://127.0.0.1:$ORIGIN_PORT/big.bin")
