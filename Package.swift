@@ -217,9 +217,10 @@ let package = Package(
         .testTarget(
             name: "TunnelCLITests",
             dependencies: [
-                "TunnelCore", "TunnelTesting", "TunnelEdge", "TunnelTransport",
+                "TunnelCore", "TunnelTesting", "TunnelEdge", "TunnelTransport", "TunnelOrigin",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

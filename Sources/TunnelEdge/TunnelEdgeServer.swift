@@ -125,11 +125,19 @@ public final class TunnelEdgeServer: Service, Sendable {
                     proxy.quiesce()
                     for live in self.registry.all { live.connection.goAway() }
                 }
+                // An error from a listener (a failed accept) stops that listener only: the
+                // connections it already accepted keep running (a throwing group would cancel them).
                 group.addTask {
                     try? await connectorListener.executeThenClose { inbound in
-                        try await withThrowingDiscardingTaskGroup { connections in
-                            for try await connection in inbound {
-                                connections.addTask { await self.serveConnector(connection) }
+                        await withDiscardingTaskGroup { connections in
+                            do {
+                                for try await connection in inbound {
+                                    connections.addTask { await self.serveConnector(connection) }
+                                }
+                            } catch is CancellationError {
+                                // Shutdown.
+                            } catch {
+                                self.logger.error("connector listener stopped accepting", metadata: ["error": "\(error)"])
                             }
                         }
                     }
@@ -137,9 +145,15 @@ public final class TunnelEdgeServer: Service, Sendable {
                 for (listener, scheme) in [(visitorListener, "http"), tlsVisitorListener.map { ($0, "https") }].compactMap({ $0 }) {
                     group.addTask {
                         try? await listener.executeThenClose { inbound in
-                            try await withThrowingDiscardingTaskGroup { connections in
-                                for try await visitor in inbound {
-                                    connections.addTask { await proxy.serve(visitor, scheme: scheme, shutdown: self.shutdownRequest) }
+                            await withDiscardingTaskGroup { connections in
+                                do {
+                                    for try await visitor in inbound {
+                                        connections.addTask { await proxy.serve(visitor, scheme: scheme, shutdown: self.shutdownRequest) }
+                                    }
+                                } catch is CancellationError {
+                                    // Shutdown.
+                                } catch {
+                                    self.logger.error("visitor listener stopped accepting", metadata: ["scheme": "\(scheme)", "error": "\(error)"])
                                 }
                             }
                         }

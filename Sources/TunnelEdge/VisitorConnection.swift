@@ -56,7 +56,8 @@ enum VisitorConnection: Sendable {
             try sync.addHandler(HTTPResponseEncoder(), name: VisitorHTTPChannel.encoderName)
             return .http1(VisitorHTTPChannel(asyncChannel: try VisitorHTTPChannel.Channel(wrappingChannelSynchronously: channel)))
         }
-        try sync.addHandler(VisitorGoAwayWatcher())
+        let goAwayState = VisitorGoAwayWatcher.State()
+        try sync.addHandler(VisitorGoAwayWatcher(state: goAwayState))
         let management = NIOHTTP2ServerConnectionManagementHandler(
             eventLoop: channel.eventLoop,
             configuration: .init(maxIdleTime: limits.idleTimeout.timeAmount, maxAge: nil, maxGraceTime: nil, keepalive: nil))
@@ -70,6 +71,7 @@ enum VisitorConnection: Sendable {
             }
         }
         try sync.addHandler(management)
+        try sync.addHandler(VisitorStreamCounter(state: goAwayState))
         return .http2(VisitorHTTP2Connection(channel: channel, streams: streams))
     }
 }

@@ -1,7 +1,11 @@
 import Foundation
+import Logging
+import NIOSSL
 import Testing
 import TunnelCore
+import TunnelOrigin
 import TunnelTesting
+import TunnelTransport
 
 /// `tunnelctl edge serve` as a subprocess: the embedded default, edge.yml with a static tunnel
 /// served by the reference connector (`connector_peer.py`), curl as the visitor, SIGTERM
@@ -103,14 +107,61 @@ struct EdgeServeCommandTests {
         let http2 = try await Run.result(of: try Run.curl(edge.visitorPort, "/bytes/300000", extra: ["--http2-prior-knowledge"]))
         #expect(http2.status == 200 && http2.size == 300_000)
 
-        // SIGTERM while a rate-limited download runs: it completes, then the edge exits 0.
-        let download = try Run.curl(edge.visitorPort, "/bytes/6000000", extra: ["--limit-rate", "2M"])
+        // SIGTERM while a rate-limited download runs (about 8 s, so a loaded machine still
+        // signals mid-transfer): it completes, then the edge exits 0.
+        let download = try Run.curl(edge.visitorPort, "/bytes/16000000", extra: ["--limit-rate", "2M"])
         try await Task.sleep(for: .seconds(1))
         #expect(download.isRunning)
         edge.process.signal(SIGTERM)
         let finished = try await Run.result(of: download)
-        #expect(finished.status == 200 && finished.size == 6_000_000)
+        #expect(finished.status == 200 && finished.size == 16_000_000)
         #expect(await edge.process.waitForExit(timeout: .seconds(25)) == 0, "\(edge.process.outputLines.suffix(10).joined(separator: "\n"))")
+    }
+
+    @Test("an edge that freezes (SIGSTOP) is noticed by PINGs; after SIGCONT every connection registers again")
+    func frozenEdge() async throws {
+        let sandbox = try Run.Sandbox()
+        let credentials = TunnelCredentials(accountTag: Run.accountTag, tunnelSecret: .random(), tunnelID: UUID())
+        let credentialsFile = try sandbox.writeCredentials(credentials)
+        let config = sandbox.pki.directory.appendingPathComponent("edge.yml").path
+        try "stateDirectory: state\ntunnels: [{credentialsFile: \(credentialsFile), hostnames: [app.test]}]\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let edge = try await RunningEdge.start(sandbox, ["--config", config])
+        defer { edge.process.stop() }
+
+        // The library connector, with a short PING interval.
+        let connector = TunnelConnector(
+            configuration: TunnelConnectorConfiguration(
+                credentials: credentials,
+                edgeAddresses: Array(repeating: EdgeAddress(host: "127.0.0.1", port: edge.connectorPort), count: 2),
+                edgeTrustRoots: try NIOSSLCertificate.fromPEMFile(try #require(edge.caPath)),
+                haConnections: 2, gracePeriod: .seconds(1), pingInterval: .milliseconds(300), pingTimeout: .milliseconds(700)),
+            proxy: OriginProxy(ingress: try Ingress(rules: [IngressRuleConfig(service: "hello_world")]), client: OriginHTTPClient()))
+        let events = connector.events
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await connector.run() }
+            defer { connector.shutdown() }
+            var registered = 0
+            var failed: [String] = []
+            var iterator = events.makeAsyncIterator()
+            while registered < 2, let event = await iterator.next() {
+                if case .registered = event { registered += 1 }
+            }
+            edge.process.signal(SIGSTOP)
+            while failed.count < 2, let event = await iterator.next() {
+                if case .connectionFailed(_, let reason, _) = event { failed.append(reason) }
+            }
+            #expect(failed.allSatisfy { $0.contains("did not answer a PING") }, "\(failed)")
+            edge.process.signal(SIGCONT)
+            registered = 0
+            while registered < 2, let event = await iterator.next() {
+                if case .registered = event { registered += 1 }
+            }
+            #expect(registered == 2)
+            let curl = try await Run.result(of: try Run.curl(edge.visitorPort, "/"))
+            #expect(curl.status == 200)
+            connector.shutdown()
+            try await group.waitForAll()
+        }
     }
 
     @Test("an unreadable certificate, a bad edge.yml and a bad flag: one line naming the file, exit 1")

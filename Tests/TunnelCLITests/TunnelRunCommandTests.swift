@@ -152,7 +152,7 @@ struct TunnelRunCommandTests {
         defer { edge.stop() }
         let tunnelctl = try sandbox.start(Self.runArguments(credentialsFile: file, edgePort: connectorPort, pki: sandbox.pki, originPort: originPort) + [credentials.tunnelID!.lowercasedString])
         defer { tunnelctl.stop() }
-        try await Self.endToEnd(tunnelctl: tunnelctl, visitorPort: visitorPort, downloadBytes: 30_000_000, rate: "10M")
+        try await Self.endToEnd(tunnelctl: tunnelctl, visitorPort: visitorPort, downloadBytes: 30_000_000, rate: "4M")
         #expect(edge.count { $0.contains("unregistered tunnel") } == 4)
     }
 
@@ -175,7 +175,7 @@ struct TunnelRunCommandTests {
                 ["tunnel", "--cacert", sandbox.pki.caPath, "run", "--url", "http://127.0.0.1:\(originPort)", tunnel.id.lowercasedString],
                 environment: ["TUNNEL_EDGE": "127.0.0.1:\(addresses.connector.port!)", "TUNNEL_CRED_FILE": file, "TUNNEL_GRACE_PERIOD": "30s"])
             defer { tunnelctl.stop() }
-            try await Self.endToEnd(tunnelctl: tunnelctl, visitorPort: addresses.visitor.port!, downloadBytes: 200_000_000, rate: "60M")
+            try await Self.endToEnd(tunnelctl: tunnelctl, visitorPort: addresses.visitor.port!, downloadBytes: 200_000_000, rate: "25M")
             edge.shutdown()
             try await group.waitForAll()
         }

@@ -27,7 +27,8 @@ struct EdgeVisitorLoadTests {
                 bodyFile: download, timeout: .seconds(240))
             #expect(result.status == 200, "\(result.output.suffix(5))")
             let sent = try await EdgeInterop.sha256(of: upload)
-            #expect(try await EdgeInterop.sha256(of: download) == sent)
+            let received = (try? FileManager.default.attributesOfItem(atPath: download.path)[.size] as? Int) ?? -1
+            #expect(try await EdgeInterop.sha256(of: download) == sent, "received \(received) of 104857600 bytes; curl: \(result.output.suffix(5))")
             #expect(result.output.contains { $0.lowercased().trimmingCharacters(in: .whitespacesAndNewlines) == "x-body-sha256: \(sent)" })
         }
     }

@@ -220,7 +220,28 @@ public final class TunnelConnector: Service, Sendable {
                         // Serve until shutdown, then unregister and let the edge drain and close. If
                         // the session ends first, the connection is lost: end it so the slot retries.
                         group.addTask { await drain.wait() }
-                        _ = try? await group.next()
+                        if let interval = configuration.pingInterval {
+                            let timeout = configuration.pingTimeout
+                            group.addTask {
+                                while true {
+                                    try await Task.sleep(for: interval)
+                                    do {
+                                        _ = try await connection.ping(timeout: timeout)
+                                    } catch is CancellationError {
+                                        throw CancellationError()
+                                    } catch {
+                                        let reason = "the edge did not answer a PING within \(timeout); replacing the connection"
+                                        self.logger.warning("Connection unresponsive", metadata: ["connIndex": "\(index)", "error": "\(reason)"])
+                                        throw ConnectionUnresponsive(reason: reason)
+                                    }
+                                }
+                            }
+                        }
+                        do {
+                            _ = try await group.next()
+                        } catch let unresponsive as ConnectionUnresponsive {
+                            outcome.withLock { $0 = .retryable(unresponsive.reason) }
+                        } catch {}
                         guard drain.isFired else {
                             group.cancelAll()
                             await connection.close()
@@ -246,6 +267,11 @@ public final class TunnelConnector: Service, Sendable {
         }
         if drain.isFired { return outcome.withLock { $0.flatMap { if case .permanent = $0 { $0 } else { nil } } } }
         return outcome.withLock { $0 } ?? .retryable(registeredOnce.withLock { $0 } ? "Lost connection with the edge" : "the edge closed the connection before registration")
+    }
+
+    /// A registered connection whose PING went unanswered.
+    private struct ConnectionUnresponsive: Error {
+        let reason: String
     }
 
     private static func permanentAdvice(_ reason: String) -> String {

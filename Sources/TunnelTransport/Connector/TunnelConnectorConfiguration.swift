@@ -60,6 +60,12 @@ public struct TunnelConnectorConfiguration: Sendable {
     public var localConfiguration: [UInt8]?
     /// Timeout of each registration call (`--rpc-timeout`, default 5 s).
     public var rpcTimeout: Duration
+    /// How often a registered connection PINGs the edge; `nil` never. Default 15 s. cloudflared
+    /// leaves liveness to the edge; we also check from our side so that a connection to an edge
+    /// that froze (no FIN, no RST) is replaced instead of silently serving nothing.
+    public var pingInterval: Duration?
+    /// How long a PING may stay unanswered before the connection is closed and retried. Default 10 s.
+    public var pingTimeout: Duration
 
     /// The defaults cloudflared uses for the features list.
     public static let defaultFeatures = ["allow_remote_config", "serialized_headers", "support_datagram_v2", "support_quic_eof", "management_logs"]
@@ -77,7 +83,9 @@ public struct TunnelConnectorConfiguration: Sendable {
         version: String = "swift-tunnel-0.1.0",
         features: [String] = TunnelConnectorConfiguration.defaultFeatures,
         localConfiguration: [UInt8]? = nil,
-        rpcTimeout: Duration = .seconds(5)
+        rpcTimeout: Duration = .seconds(5),
+        pingInterval: Duration? = .seconds(15),
+        pingTimeout: Duration = .seconds(10)
     ) {
         self.credentials = credentials
         self.edgeAddresses = edgeAddresses
@@ -91,6 +99,8 @@ public struct TunnelConnectorConfiguration: Sendable {
         self.features = features
         self.localConfiguration = localConfiguration
         self.rpcTimeout = rpcTimeout
+        self.pingInterval = pingInterval
+        self.pingTimeout = pingTimeout
     }
 }
 
