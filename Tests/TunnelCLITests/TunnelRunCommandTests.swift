@@ -259,7 +259,7 @@ struct TunnelRunCommandTests {
                 try await Task.sleep(for: .milliseconds(10))
             }
             let reRegistered = ContinuousClock.now
-            #expect(second.registry.connections(of: tunnel.id).count == 4)
+            #expect(second.registry.connections(of: tunnel.id).count == 4, "tunnelctl (running: \(tunnelctl.isRunning), status \(tunnelctl.exitStatus.map(String.init) ?? "-")):\n\(tunnelctl.outputLines.suffix(25).joined(separator: "\n"))")
             // The edge records a registration just before the connector logs it.
             let logDeadline = ContinuousClock.now + .seconds(5)
             while Self.registrations(tunnelctl).count < 8 && ContinuousClock.now < logDeadline {
