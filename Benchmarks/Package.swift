@@ -7,7 +7,8 @@ let package = Package(
     name: "swift-tunnel-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: ".."),
+        // Named, so the identity does not depend on the checkout folder's name.
+        .package(name: "swift-tunnel", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
