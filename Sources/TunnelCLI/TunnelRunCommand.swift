@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
+import Prometheus
 import ServiceLifecycle
 import TunnelCore
 import TunnelTransport
@@ -67,6 +69,9 @@ struct TunnelRunOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("cert.pem, used only to find <TunnelID>.json beside it (env: TUNNEL_ORIGIN_CERT).", valueName: "path"))
     var origincert: String?
 
+    @Option(name: .long, help: ArgumentHelp("Address of the metrics and readiness server: /metrics (Prometheus), /ready, /healthcheck. Default localhost:0, the first free port of 20241-20245 (env: TUNNEL_METRICS).", valueName: "host:port"))
+    var metrics: String?
+
     @Flag(name: .customLong("no-autoupdate"), help: "Accepted for cloudflared compatibility; tunnelctl never updates itself.")
     var noAutoupdate = false
 
@@ -87,6 +92,7 @@ struct TunnelRunOptions: ParsableArguments {
         set("edge-dns-resolver", edgeDNSResolver)
         set("protocol", `protocol`)
         set("origincert", origincert)
+        set("metrics", metrics)
         if !edge.isEmpty { values["edge"] = .stringList(edge) }
         if let haConnections { values["ha-connections"] = .int(haConnections) }
         if let retries { values["retries"] = .int(retries) }
@@ -179,9 +185,20 @@ struct TunnelRunCommand: AsyncParsableCommand {
                 throw ExitCode.failure
             }
         }
-        let connector = runSettings.makeConnector(logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        let connector = runSettings.makeConnector(metrics: ConnectorMetrics(factory: PrometheusMetricsFactory(registry: registry)), logger: logger)
+        let metricsServer: TunnelMetricsServer
+        do {
+            metricsServer = try await TunnelMetricsServer.bind(runSettings.metrics, registry: registry, logger: logger) { [connector] in connector.readiness }
+        } catch {
+            let wanted = "\(runSettings.metrics.host):\(runSettings.metrics.port)"
+            logger.error("Cannot start the metrics server on \(wanted): \(error). Pass a free address with --metrics host:port (env TUNNEL_METRICS).")
+            throw ExitCode.failure
+        }
+        logger.info("Starting metrics server on \(metricsServer.localAddress.map(Self.hostPort) ?? "?")/metrics")
+        // Services stop in reverse order: the metrics server outlives the connector's drain.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: connector)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [.init(service: metricsServer), .init(service: connector)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         // The ServiceGroup turns the first signal into a graceful shutdown; this watcher logs it
         // and makes a second one end the process at once, as cloudflared does.
         let watcher = Task {
@@ -212,6 +229,13 @@ struct TunnelRunCommand: AsyncParsableCommand {
             logger.error("Tunnel stopped: \(reason)")
             throw ExitCode.failure
         }
+    }
+
+    /// `127.0.0.1:20241` / `[::1]:20241`.
+    static func hostPort(_ address: SocketAddress) -> String {
+        let host = address.ipAddress ?? "?"
+        let port = address.port.map(String.init) ?? "?"
+        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     private static func name(of signal: UnixSignal) -> String {

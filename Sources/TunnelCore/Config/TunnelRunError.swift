@@ -15,6 +15,7 @@ public struct TunnelRunError: Error, Hashable, Sendable, CustomStringConvertible
         case regionWithTokenEndpoint
         case invalidEdgeIPVersion(String)
         case invalidNumber(flag: String, value: Int)
+        case invalidMetricsAddress(String)
     }
 
     let code: Code
@@ -53,6 +54,8 @@ public struct TunnelRunError: Error, Hashable, Sendable, CustomStringConvertible
     public static func invalidEdgeIPVersion(_ value: String, file: String = #fileID, line: Int = #line) -> Self { .init(.invalidEdgeIPVersion(value), file: file, line: line) }
     /// `--region` together with a token or credentials that carry an endpoint.
     public static func regionWithTokenEndpoint(file: String = #fileID, line: Int = #line) -> Self { .init(.regionWithTokenEndpoint, file: file, line: line) }
+    /// A `--metrics` value that is not `host:port`.
+    public static func invalidMetricsAddress(_ value: String, file: String = #fileID, line: Int = #line) -> Self { .init(.invalidMetricsAddress(value), file: file, line: line) }
     /// A count flag out of range.
     public static func invalidNumber(flag: String, value: Int, file: String = #fileID, line: Int = #line) -> Self { .init(.invalidNumber(flag: flag, value: value), file: file, line: line) }
 
@@ -82,6 +85,8 @@ public struct TunnelRunError: Error, Hashable, Sendable, CustomStringConvertible
             return "--protocol \(value) is not supported: tunnelctl speaks http2 only. Use --protocol http2 (or leave it at auto)."
         case .regionWithTokenEndpoint:
             return "region provided with a token that has an endpoint. Remove --region (env TUNNEL_REGION)."
+        case .invalidMetricsAddress(let value):
+            return "invalid --metrics \(String(reflecting: value)): expected host:port, e.g. localhost:20241 or 127.0.0.1:0 (0 picks a free port)."
         case .invalidNumber(let flag, let value):
             return "--\(flag) must be at least 1, got \(value)."
         }

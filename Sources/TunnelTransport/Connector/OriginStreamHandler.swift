@@ -20,10 +20,13 @@ public final class OriginStreamHandler: TunnelStreamHandler {
     private let current: Mutex<OriginProxy>
     private let lastAppliedVersion = Mutex<Int?>(nil)
     let logger: Logger
+    /// Where request counts, statuses and errors are recorded.
+    public let metrics: ConnectorMetrics
 
     /// Creates a handler serving from `proxy`.
-    public init(proxy: OriginProxy, logger: Logger = Logger(label: "tunnel.connector")) {
+    public init(proxy: OriginProxy, metrics: ConnectorMetrics = ConnectorMetrics(), logger: Logger = Logger(label: "tunnel.connector")) {
         self.current = Mutex(proxy)
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -34,8 +37,33 @@ public final class OriginStreamHandler: TunnelStreamHandler {
     }
 
     public func handleStream(_ request: TunnelRequest, body: TunnelInboundBody, response: TunnelResponseWriter) async throws {
+        switch request.kind {
+        case .configurationUpdate:
+            try await acknowledgeConfiguration(body: body, response: response)
+            return
+        case .control:
+            return
+        case .http, .websocket, .tcp:
+            break
+        }
+        metrics.streamStarted(tcp: request.kind == .tcp)
+        defer { metrics.streamEnded(tcp: request.kind == .tcp) }
+        do {
+            if try await proxyStream(request, body: body, response: response) == .failed {
+                metrics.recordRequestError()
+            }
+        } catch {
+            metrics.recordRequestError()
+            throw error
+        }
+    }
+
+    private enum ProxyResult { case served, failed }
+
+    /// Proxies one stream; `.failed` when the origin could not be reached (a 502 was sent).
+    private func proxyStream(_ request: TunnelRequest, body: TunnelInboundBody, response: TunnelResponseWriter) async throws -> ProxyResult {
         let proxy = self.proxy
-        let writer = TunnelOriginResponseWriter(response: response)
+        let writer = TunnelOriginResponseWriter(response: response, metrics: metrics)
         let outcome: OriginExchangeOutcome
         switch request.kind {
         case .http:
@@ -46,24 +74,24 @@ public final class OriginStreamHandler: TunnelStreamHandler {
             outcome = await proxy.serveWebSocket(head, body: body, writer: writer)
         case .tcp:
             guard let destination = request.authority, let endpoint = Self.tcpEndpoint(destination) else {
+                metrics.recordResponse(status: 502)
                 try await response.writeHead(.connectorError(), endStream: true)
-                return
+                return .failed
             }
             outcome = await proxy.serveTCP(to: endpoint, body: body, writer: writer)
-        case .configurationUpdate:
-            try await acknowledgeConfiguration(body: body, response: response)
-            return
-        case .control:
-            return
+        case .configurationUpdate, .control:
+            return .served
         }
         switch outcome {
         case .completed:
-            return
+            return .served
         case .failedBeforeResponse(let error):
             logger.error("origin unreachable", metadata: ["error": "\(error)", "authority": "\(request.authority ?? "")", "path": "\(request.path ?? "")"])
             if !writer.headWritten {
+                metrics.recordResponse(status: 502)
                 try await response.writeHead(.connectorError(), endStream: true)
             }
+            return .failed
         case .failedDuringResponse(let error):
             logger.warning("origin response broken", metadata: ["error": "\(error)", "path": "\(request.path ?? "")"])
             throw error
@@ -101,10 +129,12 @@ public final class OriginStreamHandler: TunnelStreamHandler {
 /// status (101 → 200), user headers serialized, meta `{"src":"origin"}`, `content-length` copied.
 final class TunnelOriginResponseWriter: OriginResponseWriter {
     let response: TunnelResponseWriter
+    let metrics: ConnectorMetrics
     private let wroteHead = Mutex(false)
 
-    init(response: TunnelResponseWriter) {
+    init(response: TunnelResponseWriter, metrics: ConnectorMetrics) {
         self.response = response
+        self.metrics = metrics
     }
 
     var headWritten: Bool { wroteHead.withLock { $0 } }
@@ -121,6 +151,7 @@ final class TunnelOriginResponseWriter: OriginResponseWriter {
         }
         let serialized = userHeaders.map { SerializedHeaderField(name: Array(SerializedHeaders.canonicalName($0.name).utf8), value: Array($0.value.utf8)) }
         wroteHead.withLock { $0 = true }
+        metrics.recordResponse(status: status)
         try await response.writeHead(.origin(status: status, headers: serialized, fields: fields))
     }
 

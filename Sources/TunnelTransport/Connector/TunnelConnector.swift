@@ -36,15 +36,22 @@ public final class TunnelConnector: Service, Sendable {
     private let eventContinuation: AsyncStream<TunnelConnectorEvent>.Continuation
     private let shutdownRequest = ShutdownSignal()
     private let registered = Mutex<[Int: UUID]>([:])
+    /// Where the connector's counters and gauges go.
+    public let metrics: ConnectorMetrics
 
-    /// Creates a connector serving streams from `proxy`.
-    public init(configuration: TunnelConnectorConfiguration, proxy: OriginProxy, logger: Logger = Logger(label: "tunnel.connector")) {
+    /// Creates a connector serving streams from `proxy`, recording into `metrics` (default: the
+    /// process-wide `MetricsSystem` backend).
+    public init(
+        configuration: TunnelConnectorConfiguration, proxy: OriginProxy, metrics: ConnectorMetrics = ConnectorMetrics(),
+        logger: Logger = Logger(label: "tunnel.connector")
+    ) {
         precondition(!configuration.edgeAddresses.isEmpty, "a connector needs at least one edge address")
         self.configuration = configuration
         var proxy = proxy
         proxy.connectorID = configuration.connectorID
         self.client = proxy.client
-        self.streamHandler = OriginStreamHandler(proxy: proxy, logger: logger)
+        self.metrics = metrics
+        self.streamHandler = OriginStreamHandler(proxy: proxy, metrics: metrics, logger: logger)
         self.logger = logger
         (eventStream, eventContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1024))
     }
@@ -54,6 +61,11 @@ public final class TunnelConnector: Service, Sendable {
 
     /// The connections registered right now: connIndex → connection ID.
     public var registeredConnections: [Int: UUID] { registered.withLock { $0 } }
+
+    /// What `/ready` reports: the registered connections and this connector's ID.
+    public var readiness: TunnelReadiness {
+        TunnelReadiness(readyConnections: registered.withLock { $0.count }, connectorID: configuration.connectorID)
+    }
 
     /// Starts a graceful shutdown, like SIGTERM: unregister, drain, stop.
     public func shutdown() {
@@ -122,6 +134,7 @@ public final class TunnelConnector: Service, Sendable {
                     case .registered(let index, let details, let address):
                         let id = details.uuid.count == 16 ? UUID(tunnelIDBytes: details.uuid) : UUID()
                         registered.withLock { $0[index] = id }
+                        metrics.connectionRegistered(connIndex: index, location: details.locationName)
                         logger.info("Registered tunnel connection", metadata: [
                             "connIndex": "\(index)", "connection": "\(id.lowercasedString)", "event": "0",
                             "ip": "\(address.host)", "location": "\(details.locationName)", "protocol": "http2",
@@ -130,7 +143,9 @@ public final class TunnelConnector: Service, Sendable {
                         execute(machine.registered(connIndex: index))
                     case .ended(let index, let result):
                         activeSlots -= 1
-                        registered.withLock { _ = $0.removeValue(forKey: index) }
+                        if registered.withLock({ $0.removeValue(forKey: index) }) != nil {
+                            metrics.connectionEnded(connIndex: index)
+                        }
                         if let result, !stopping {
                             let actions = machine.failed(connIndex: index, result, randomFraction: Double.random(in: 0..<1))
                             var retryIn: Duration?
@@ -204,6 +219,7 @@ public final class TunnelConnector: Service, Sendable {
                                 tunnelID: configuration.credentials.tunnelID ?? UUID(tunnelIDBytes: Array(repeating: 0, count: 16)),
                                 connIndex: UInt8(truncatingIfNeeded: index), options: options, timeout: configuration.rpcTimeout)
                         } catch let error as RegistrationError {
+                            if error.connectionError != nil { metrics.recordRegisterFailure(duplicate: error.isDuplicateConnection) }
                             let reason = "Register tunnel error from server side: \(error.connectionError?.cause ?? error.description)"
                             outcome.withLock { $0 = error.shouldRetry || error.connectionError == nil ? .retryable(reason) : .permanent(Self.permanentAdvice(reason)) }
                             logger.error("Register tunnel error from server side", metadata: ["connIndex": "\(index)", "error": "\(error.connectionError?.cause ?? error.description)"])

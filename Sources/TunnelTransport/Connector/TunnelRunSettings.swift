@@ -25,6 +25,9 @@ public struct TunnelRunSettings: Sendable {
     /// Set when no `--edge` was given: ``resolveEdgeAddresses()`` finds the edge by DNS SRV
     /// discovery (edge-protocol.md 1.1) and fills in the connector's addresses.
     public var discovery: EdgeDiscovery.Configuration?
+    /// Where the local metrics and readiness server listens (`--metrics`, default `localhost:0`:
+    /// the first free port of 20241…20245, as cloudflared).
+    public var metrics: TunnelMetricsServer.Configuration
     /// Where the credentials came from (a path, `--token`, `TUNNEL_TOKEN`, …).
     public var credentialsSource: String
     /// Warnings to log before starting (ignored flags, no ingress rules, …).
@@ -104,6 +107,10 @@ public struct TunnelRunSettings: Sendable {
         }
         guard !roots.isEmpty else { throw .unreadableCACert(path: expandedCA, reason: "no CERTIFICATE block found") }
 
+        let metricsText = settings.string("metrics") ?? TunnelMetricsServer.Configuration.defaultAddress
+        guard let metrics = TunnelMetricsServer.Configuration(address: metricsText) else { throw .invalidMetricsAddress(metricsText) }
+        self.metrics = metrics
+
         let haConnections = settings.int("ha-connections") ?? 4
         guard haConnections >= 1 else { throw .invalidNumber(flag: "ha-connections", value: haConnections) }
         let retries = settings.int("retries") ?? 5
@@ -152,10 +159,10 @@ public struct TunnelRunSettings: Sendable {
     }
 
     /// A connector for these settings, proxying to the ingress origins.
-    public func makeConnector(logger: Logger) -> TunnelConnector {
+    public func makeConnector(metrics: ConnectorMetrics = ConnectorMetrics(), logger: Logger) -> TunnelConnector {
         let proxy = OriginProxy(
             ingress: ingress, client: OriginHTTPClient(logger: logger), connectorID: connector.connectorID, logger: logger)
-        return TunnelConnector(configuration: connector, proxy: proxy, logger: logger)
+        return TunnelConnector(configuration: connector, proxy: proxy, metrics: metrics, logger: logger)
     }
 
     private static func isIPLiteral(_ host: String, version: String) -> Bool {
