@@ -1,5 +1,5 @@
 // swift-tools-version:6.1
-// libFuzzer targets for TunnelTransport's Cap'n Proto reader and RPC dispatcher. See Docs/fuzzing.md.
+// libFuzzer targets for TunnelTransport's Cap'n Proto reader and RPC dispatcher, and TunnelCore's decoders. See Docs/fuzzing.md.
 import Foundation
 import PackageDescription
 
@@ -18,6 +18,11 @@ let package = Package(
         .executableTarget(
             name: "CapnpReaderFuzz",
             dependencies: [.product(name: "TunnelTransport", package: rootIdentity)],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny"), .enableUpcomingFeature("MemberImportVisibility")]
+        ),
+        .executableTarget(
+            name: "CoreDecodersFuzz",
+            dependencies: [.product(name: "TunnelCore", package: rootIdentity)],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny"), .enableUpcomingFeature("MemberImportVisibility")]
         ),
         .executableTarget(

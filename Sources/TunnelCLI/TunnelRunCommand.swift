@@ -196,9 +196,14 @@ struct TunnelRunCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         logger.info("Starting metrics server on \(metricsServer.localAddress.map(Self.hostPort) ?? "?")/metrics")
-        // Services stop in reverse order: the metrics server outlives the connector's drain.
+        // Services stop in reverse order: the metrics server outlives the connector's drain. Its
+        // failure is logged but never stops the tunnel.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: metricsServer), .init(service: connector)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [
+                .init(service: metricsServer, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
+                .init(service: connector),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         // The ServiceGroup turns the first signal into a graceful shutdown; this watcher logs it
         // and makes a second one end the process at once, as cloudflared does.
         let watcher = Task {

@@ -96,6 +96,7 @@ struct TunnelMetricsTests {
                 notReady = try await Self.get("\(base)/ready")
             }
             #expect(notReady.status == 503)
+            #expect(tunnelctl.isRunning, "tunnelctl should keep retrying without an edge: \(tunnelctl.outputLines.suffix(20).joined(separator: "\n"))")
             #expect(notReady.body == "{\"status\":503,\"readyConnections\":0,\"connectorId\":\"\(connectorID)\"}")
             #expect(Self.value("cloudflared_tunnel_ha_connections", in: try await Self.get("\(base)/metrics").body) == 0)
 

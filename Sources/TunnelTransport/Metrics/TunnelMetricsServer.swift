@@ -146,6 +146,9 @@ public final class TunnelMetricsServer: Service, Sendable {
             }
         } catch is CancellationError {
             // Stopping is the normal way out.
+        } catch {
+            logger.error("Metrics server stopped", metadata: ["error": "\(error)"])
+            throw error
         }
     }
 
