@@ -191,6 +191,7 @@ let package = Package(
         .testTarget(
             name: "TunnelConnectorTests",
             dependencies: [
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 "TunnelTesting",
                 "TunnelTransport",
                 "TunnelOrigin",

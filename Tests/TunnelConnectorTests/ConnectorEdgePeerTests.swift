@@ -1,5 +1,6 @@
 import Foundation
 import NIOSSL
+import Prometheus
 import Testing
 import TunnelCore
 import TunnelOrigin
@@ -23,9 +24,12 @@ struct ConnectorEdgePeerTests {
         defer { edge.stop() }
 
         let ingress = try Ingress(rules: [IngressRuleConfig(service: "http://127.0.0.1:\(originPort)")])
+        let registry = PrometheusCollectorRegistry()
+        let configuration = try Support.connectorConfiguration(credentials: credentials, edgePort: connectorPort, pki: pki)
         let connector = TunnelConnector(
-            configuration: try Support.connectorConfiguration(credentials: credentials, edgePort: connectorPort, pki: pki),
-            proxy: OriginProxy(ingress: ingress, client: OriginHTTPClient()))
+            configuration: configuration,
+            proxy: OriginProxy(ingress: ingress, client: OriginHTTPClient()),
+            metrics: ConnectorMetrics(factory: PrometheusMetricsFactory(registry: registry)))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await connector.run() }
             try await Support.waitForRegistrations(connector, count: 4)
@@ -46,9 +50,20 @@ struct ConnectorEdgePeerTests {
             let teapot = try await Support.curl(["-H", "Host: app.test", "http://127.0.0.1:\(visitorPort)/status/418"])
             #expect(teapot.status == 418)
 
+            #expect(connector.readiness == TunnelReadiness(readyConnections: 4, connectorID: configuration.connectorID))
+            let text = registry.emitToString()
+            #expect(Support.series("cloudflared_tunnel_ha_connections", in: text) == 4, "\(text)")
+            #expect(Support.series("cloudflared_tunnel_tunnel_register_success{rpcName=\"registerConnection\"}", in: text) == 4)
+            #expect(Support.series("cloudflared_tunnel_total_requests", in: text) == 3)
+            #expect(Support.series("cloudflared_tunnel_response_by_code{status_code=\"200\"}", in: text) == 2)
+            #expect(Support.series("cloudflared_tunnel_response_by_code{status_code=\"418\"}", in: text) == 1)
+            #expect(Support.series("cloudflared_tunnel_request_errors", in: text) == 0)
+
             connector.shutdown()
             try await group.next()
         }
+        #expect(Support.series("cloudflared_tunnel_ha_connections", in: registry.emitToString()) == 0)
+        #expect(connector.readiness.readyConnections == 0)
         try await edge.waitForLine(timeout: .seconds(10)) { $0.contains("unregistered tunnel \(credentials.tunnelID!.lowercasedString) connIndex 3") }
         #expect(edge.count { $0.contains("unregistered tunnel") } == 4)
     }
@@ -61,14 +76,19 @@ struct ConnectorEdgePeerTests {
         let (edge, connectorPort, visitorPort) = try await Support.startEdgePeer(pki: pki, credentials: credentials)
         defer { edge.stop() }
         let ingress = try Ingress(rules: [IngressRuleConfig(service: "http://127.0.0.1:1")])
+        let registry = PrometheusCollectorRegistry()
         let connector = TunnelConnector(
             configuration: try Support.connectorConfiguration(credentials: credentials, edgePort: connectorPort, pki: pki, haConnections: 1),
-            proxy: OriginProxy(ingress: ingress, client: OriginHTTPClient()))
+            proxy: OriginProxy(ingress: ingress, client: OriginHTTPClient()),
+            metrics: ConnectorMetrics(factory: PrometheusMetricsFactory(registry: registry)))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await connector.run() }
             try await Support.waitForRegistrations(connector, count: 1)
             let result = try await Support.curl(["-H", "Host: app.test", "http://127.0.0.1:\(visitorPort)/"])
             #expect(result.status == 502)
+            let text = registry.emitToString()
+            #expect(Support.series("cloudflared_tunnel_request_errors", in: text) == 1, "\(text)")
+            #expect(Support.series("cloudflared_tunnel_response_by_code{status_code=\"502\"}", in: text) == 1)
             connector.shutdown()
             try await group.next()
         }

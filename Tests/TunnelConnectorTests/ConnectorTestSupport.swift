@@ -72,6 +72,11 @@ enum ConnectorTestSupport {
         SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// The value of one series (name plus `{labels}`) in Prometheus text.
+    static func series(_ series: String, in text: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.dropFirst(series.count + 1)) }
+    }
+
     static func pattern(_ count: Int) -> [UInt8] { (0..<count).map { UInt8($0 % 251) } }
 
     /// Waits for `count` `.registered` events.
