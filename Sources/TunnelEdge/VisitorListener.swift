@@ -38,7 +38,12 @@ enum VisitorListener {
                         negotiated = alpn.protocolNegotiationResult
                     } else {
                         let promise = channel.eventLoop.makePromise(of: VisitorConnection.self)
-                        try channel.pipeline.syncOperations.addHandler(VisitorProtocolSniffer(promise: promise, limits: limits))
+                        do {
+                            try channel.pipeline.syncOperations.addHandler(VisitorProtocolSniffer(promise: promise, limits: limits))
+                        } catch {
+                            promise.fail(error)
+                            throw error
+                        }
                         negotiated = promise.futureResult
                     }
                     // Slowloris guard until the protocol is known; the proxy takes over after.
@@ -103,6 +108,14 @@ final class VisitorProtocolSniffer: ChannelInboundHandler, RemovableChannelHandl
     func channelInactive(context: ChannelHandlerContext) {
         if !decided { fail(context: context, ChannelError.eof) }
         context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // Torn down before the first bytes (the channel closed before it became active).
+        if !decided {
+            decided = true
+            promise.fail(ChannelError.eof)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

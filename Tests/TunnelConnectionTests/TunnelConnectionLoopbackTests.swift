@@ -2,6 +2,7 @@ import Crypto
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
+import NIOPosix
 import NIOSSL
 import Synchronization
 import Testing
@@ -203,6 +204,31 @@ struct TunnelConnectionLoopbackTests {
             #expect(edge.receivedGoAway?.errorCode == .noError)
             #expect(connector.isDraining)
         }
+    }
+
+    /// A dial the edge refuses (nothing listening: an edge restarting) or hangs up on at once
+    /// fails with an error every time. The channel never becomes active in the first case, so
+    /// the handshake promise must be failed when the pipeline is torn down (a leaked promise
+    /// traps in debug builds).
+    @Test func refusedAndHungUpDialsFail() async throws {
+        let unused = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let closedPort = unused.localAddress!.port!
+        try await unused.close()
+        for _ in 0..<20 {
+            await #expect(throws: (any Error).self) {
+                _ = try await EdgeDialer.connect(host: "127.0.0.1", port: closedPort, configuration: .init(trustRoots: [self.pki.caCertificate]))
+            }
+        }
+        let hangUp = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in channel.close() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let hangUpPort = hangUp.localAddress!.port!
+        for _ in 0..<50 {
+            await #expect(throws: (any Error).self) {
+                _ = try await EdgeDialer.connect(host: "127.0.0.1", port: hangUpPort, configuration: .init(trustRoots: [self.pki.caCertificate]))
+            }
+        }
+        try await hangUp.close()
     }
 
     @Test func wrongCertificateAuthorityIsRefused() async throws {

@@ -107,8 +107,13 @@ public enum ConnectorListener {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(NIOSSLServerHandler(context: context))
                     let promise = channel.eventLoop.makePromise(of: Void.self)
-                    try sync.addHandler(
-                        TLSHandshakeObserver(promise: promise, serverName: "connector", timeout: configuration.handshakeTimeout))
+                    do {
+                        try sync.addHandler(
+                            TLSHandshakeObserver(promise: promise, serverName: "connector", timeout: configuration.handshakeTimeout))
+                    } catch {
+                        promise.fail(error)
+                        throw error
+                    }
                     promise.futureResult.whenFailure { _ in channel.close(promise: nil) }
                     return try ConnectorConnection.configure(on: channel, configuration: configuration.connection)
                 }

@@ -61,12 +61,18 @@ public enum EdgeDialer {
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let promise = channel.eventLoop.makePromise(of: Void.self)
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
-                    try sync.addHandler(
-                        TLSHandshakeObserver(promise: promise, serverName: serverName, timeout: configuration.handshakeTimeout))
-                    let connection = try EdgeConnection.configure(on: channel, configuration: configuration.connection)
-                    return (promise.futureResult, connection)
+                    do {
+                        let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
+                        try sync.addHandler(
+                            TLSHandshakeObserver(promise: promise, serverName: serverName, timeout: configuration.handshakeTimeout))
+                        let connection = try EdgeConnection.configure(on: channel, configuration: configuration.connection)
+                        return (promise.futureResult, connection)
+                    } catch {
+                        // The channel closed while being set up (the edge hung up at once).
+                        promise.fail(error)
+                        throw error
+                    }
                 }
             }
         do {

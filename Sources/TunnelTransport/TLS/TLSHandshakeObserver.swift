@@ -30,6 +30,9 @@ final class TLSHandshakeObserver: ChannelInboundHandler, RemovableChannelHandler
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.timer?.cancel()
+        // Removed without a handshake result (the channel closed before it became active):
+        // the dialer must still hear about it. Does nothing if the promise already completed.
+        self.promise.fail(TunnelTLSError.connectionClosedDuringHandshake())
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
