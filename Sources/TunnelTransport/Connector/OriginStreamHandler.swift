@@ -130,39 +130,89 @@ public final class OriginStreamHandler: TunnelStreamHandler {
 final class TunnelOriginResponseWriter: OriginResponseWriter {
     let response: TunnelResponseWriter
     let metrics: ConnectorMetrics
-    private let wroteHead = Mutex(false)
+
+    private struct State {
+        var headWritten = false
+        /// A head held back until the first body bytes (or the end), so both go out in one flush.
+        var pendingHead: HPACKHeaders?
+        /// Body bytes still due by the origin's Content-Length.
+        var remaining: Int?
+        /// END_STREAM already went out on the last DATA frame.
+        var ended = false
+    }
+
+    private let state = Mutex(State())
 
     init(response: TunnelResponseWriter, metrics: ConnectorMetrics) {
         self.response = response
         self.metrics = metrics
     }
 
-    var headWritten: Bool { wroteHead.withLock { $0 } }
+    /// Whether the origin's head arrived (it may still be held back with the first body bytes).
+    var headWritten: Bool { state.withLock { $0.headWritten } }
 
     func writeHead(_ head: HTTPResponseHead) async throws {
         let status = head.status == .switchingProtocols ? 200 : Int(head.status.code)
         var userHeaders: [(name: String, value: String)] = []
         var fields = HPACKHeaders()
+        var length: Int?
         for (name, value) in head.headers {
             let lower = name.lowercased()
             if Self.isControlHeader(lower) || lower == "transfer-encoding" || lower == "trailer" { continue }
             userHeaders.append((name, value))
-            if lower == "content-length" { fields.add(name: "content-length", value: value) }
+            if lower == "content-length" {
+                fields.add(name: "content-length", value: value)
+                length = Int(value)
+            }
         }
         let serialized = userHeaders.map { SerializedHeaderField(name: Array(SerializedHeaders.canonicalName($0.name).utf8), value: Array($0.value.utf8)) }
-        wroteHead.withLock { $0 = true }
+        let headers = TunnelResponseHead.origin(status: status, headers: serialized, fields: fields).headers
         metrics.recordResponse(status: status)
-        try await response.writeHead(.origin(status: status, headers: serialized, fields: fields))
+        // A body of known length goes out with its head, and its last bytes carry END_STREAM:
+        // one flush for a small response instead of three (cloudflared also holds the head of a
+        // non-streaming body). Streaming responses (chunked, SSE, WebSocket, TCP) get their head at once.
+        let hold = length != nil && head.status != .switchingProtocols
+        state.withLock {
+            $0.headWritten = true
+            $0.remaining = hold ? length : nil
+            if hold { $0.pendingHead = headers }
+        }
+        if !hold { try await response.writeHead(fields: headers) }
     }
 
     func writeBody(_ buffer: ByteBuffer) async throws {
-        try await response.write(buffer)
+        guard buffer.readableBytes > 0 else { return }
+        let (pending, last) = state.withLock { state -> (HPACKHeaders?, Bool) in
+            let pending = state.pendingHead
+            state.pendingHead = nil
+            guard let remaining = state.remaining else { return (pending, false) }
+            state.remaining = remaining - buffer.readableBytes
+            state.ended = remaining == buffer.readableBytes
+            return (pending, state.ended)
+        }
+        if let pending {
+            try await response.writeHead(fields: pending, body: buffer, endStream: last)
+        } else if last {
+            try await response.writeLast(buffer)
+        } else {
+            try await response.write(buffer)
+        }
     }
 
     func writeEnd(trailers: HTTPHeaders?) async throws {
+        let (pending, ended) = state.withLock { state -> (HPACKHeaders?, Bool) in
+            let pending = state.pendingHead
+            state.pendingHead = nil
+            return (pending, state.ended)
+        }
+        if ended { return }
         var hpack: HPACKHeaders?
         if let trailers, !trailers.isEmpty {
             hpack = HPACKHeaders(trailers.map { ($0.name.lowercased(), $0.value) })
+        }
+        if let pending {
+            guard hpack != nil else { return try await response.writeHead(fields: pending, endStream: true) }
+            try await response.writeHead(fields: pending)
         }
         try await response.finish(trailers: hpack)
     }

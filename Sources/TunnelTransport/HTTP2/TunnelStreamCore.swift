@@ -183,8 +183,26 @@ public struct TunnelBodyWriter: Sendable {
     let state: TunnelStreamState
 
     func send(_ payload: HTTP2Frame.FramePayload) async throws {
+        try await self.mapErrors { try await self.channel.writeAndFlush(payload).get() }
+    }
+
+    /// Sends several frames with one flush, in one trip to the event loop (one TLS record and
+    /// one syscall for a small response instead of one per frame).
+    func send(_ payloads: [HTTP2Frame.FramePayload]) async throws {
+        guard let last = payloads.last else { return }
+        if payloads.count == 1 { return try await self.send(last) }
+        let channel = self.channel
+        let done = channel.eventLoop.makePromise(of: Void.self)
+        channel.eventLoop.execute {
+            for payload in payloads.dropLast() { channel.write(payload, promise: nil) }
+            channel.writeAndFlush(last, promise: done)
+        }
+        try await self.mapErrors { try await done.futureResult.get() }
+    }
+
+    private func mapErrors(_ body: () async throws -> Void) async throws {
         do {
-            try await self.channel.writeAndFlush(payload).get()
+            try await body()
         } catch let error as NIOHTTP2Errors.StreamClosed {
             throw TunnelStreamError.reset(error.errorCode)
         } catch is ChannelError {

@@ -71,9 +71,32 @@ public struct TunnelResponseWriter: Sendable {
         try await self.body.send(.headers(.init(headers: fields, endStream: endStream)))
     }
 
+    /// Sends the response HEADERS and the first body bytes with one flush; with `endStream`
+    /// the bytes are the whole body (DATA carries END_STREAM).
+    public func writeHead(fields: HPACKHeaders, body bytes: ByteBuffer, endStream: Bool) async throws {
+        try self.body.state.with { flags throws(TunnelStreamError) in
+            if flags.headSent || flags.localEnded || flags.resetCode != nil { throw TunnelStreamError.alreadyFinished() }
+            flags.headSent = true
+            if endStream { flags.localEnded = true }
+        }
+        if bytes.readableBytes == 0 {
+            return try await self.body.send(.headers(.init(headers: fields, endStream: endStream)))
+        }
+        try await self.body.send([.headers(.init(headers: fields)), .data(.init(data: .byteBuffer(bytes), endStream: endStream))])
+    }
+
     /// Sends body bytes (after the head).
     public func write(_ bytes: ByteBuffer) async throws {
         try await self.body.write(bytes)
+    }
+
+    /// Sends the last body bytes with END_STREAM on the same DATA frame.
+    public func writeLast(_ bytes: ByteBuffer) async throws {
+        try self.body.state.with { flags throws(TunnelStreamError) in
+            if flags.localEnded || flags.resetCode != nil { throw TunnelStreamError.alreadyFinished() }
+            flags.localEnded = true
+        }
+        try await self.body.send(.data(.init(data: .byteBuffer(bytes), endStream: true)))
     }
 
     /// Ends the response, with optional trailers.
