@@ -323,16 +323,32 @@ struct VisitorProxy: Sendable {
             headers.replaceOrAdd(name: "content-length", value: "0")
         }
         if !context.isHTTP2 && !Self.keepAlive(head) { headers.replaceOrAdd(name: "connection", value: "close") }
-        try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: response.head.status), headers: headers)))
-        for try await bytes in response.body {
+        let responseHead = HTTPResponseHead(version: .http1_1, status: .init(statusCode: response.head.status), headers: headers)
+        var body = response.body.makeAsyncIterator()
+        if hasLength {
+            // A body of known length: its head waits for the first bytes, so a small response
+            // (which arrives as one HEADERS + DATA with END_STREAM) is one write and one flush.
+            var parts: [HTTPServerResponsePart] = [.head(responseHead)]
+            if let first = try await body.next() { parts.append(.body(.byteBuffer(first))) }
+            if response.body.isComplete {
+                parts.append(.end(Self.trailers(response.body)))
+                try await outbound.write(contentsOf: parts)
+                return (true, false)
+            }
+            try await outbound.write(contentsOf: parts)
+        } else {
+            try await outbound.write(.head(responseHead))
+        }
+        while let bytes = try await body.next() {
             try await outbound.write(.body(.byteBuffer(bytes)))
         }
-        var trailers: HTTPHeaders?
-        if let received = response.body.trailers, !received.isEmpty {
-            trailers = HTTPHeaders(received.map { ($0.name, $0.value) })
-        }
-        try await outbound.write(.end(trailers))
+        try await outbound.write(.end(Self.trailers(response.body)))
         return (true, false)
+    }
+
+    private static func trailers(_ body: TunnelInboundBody) -> HTTPHeaders? {
+        guard let received = body.trailers, !received.isEmpty else { return nil }
+        return HTTPHeaders(received.map { ($0.name, $0.value) })
     }
 
     /// Reads and discards the rest of a request body; `false` if the connection cannot be reused.
@@ -361,9 +377,7 @@ struct VisitorProxy: Sendable {
         headers.add(name: "content-length", value: "\(body.readableBytes)")
         headers.add(name: "cache-control", value: "no-store")
         if !keepAlive { headers.add(name: "connection", value: "close") }
-        try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
-        try await outbound.write(.body(.byteBuffer(body)))
-        try await outbound.write(.end(nil))
+        try await outbound.write(contentsOf: [.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)), .body(.byteBuffer(body)), .end(nil)])
     }
 
     static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]

@@ -134,6 +134,9 @@ public struct TunnelInboundBody: AsyncSequence, Sendable {
     /// Trailers received after the body, once iteration has ended.
     public var trailers: HPACKHeaders? { self.reader.state.snapshot.trailers }
 
+    /// Whether the peer's END_STREAM has arrived: the chunks read so far are the whole body.
+    public var isComplete: Bool { self.reader.state.snapshot.remoteEnded }
+
     /// The single iterator of this body.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(reader: self.reader, needsHead: self.expectsResponseHead)
