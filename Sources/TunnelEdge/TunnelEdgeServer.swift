@@ -240,8 +240,10 @@ public final class TunnelEdgeServer: Service, Sendable {
             if handler.live == nil {
                 // Garbage, a failed TLS handshake, a wrong RPC or refused credentials: say why.
                 logger.warning("dropped connector connection before registration", metadata: ["origin": "\(remote)", "reason": "\(error)"])
-            } else {
-                logger.debug("connector connection ended", metadata: ["origin": "\(remote)", "reason": "\(error)"])
+            } else if let live = handler.live {
+                logger.info("connector connection ended", metadata: [
+                    "tunnel": "\(live.tunnelID.lowercasedString)", "connIndex": "\(live.connIndex)", "origin": "\(remote)", "reason": "\(error)",
+                ])
             }
         }
         if let live = handler.live {

@@ -261,7 +261,7 @@ struct VisitorProxy: Sendable {
             if !opened.withLock({ $0 }) {
                 return .streamNotOpened
             }
-            logger.debug("visitor request failed", metadata: ["error": "\(error)", "path": "\(head.uri)"])
+            logger.info("visitor request failed", metadata: ["error": "\(error)", "path": "\(head.uri)"])
             return .done(keepAlive: false)
         }
         let final = result.withLock { $0 }
