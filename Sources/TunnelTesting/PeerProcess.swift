@@ -50,6 +50,7 @@ public final class PeerProcess: @unchecked Sendable {
             let data = handle.availableData
             guard !data.isEmpty else {
                 handle.readabilityHandler = nil
+                buffer.finish()
                 return
             }
             buffer.append(data)
@@ -97,13 +98,20 @@ public final class PeerProcess: @unchecked Sendable {
         if process.isRunning { kill(process.processIdentifier, signal) }
     }
 
-    /// Waits for the process to exit, up to `timeout`; returns its status or `nil`.
+    /// Waits for the process to exit, up to `timeout`; returns its status or `nil`. After an
+    /// exit it also waits (up to 2 s) until the output pipe reached its end, so ``outputLines``
+    /// then holds everything the process wrote, including a last line without a newline.
     public func waitForExit(timeout: Duration = .seconds(10)) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        return process.isRunning ? nil : process.terminationStatus
+        guard !process.isRunning else { return nil }
+        let outputDeadline = ContinuousClock.now + .seconds(2)
+        while !buffer.isFinished && ContinuousClock.now < outputDeadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return process.terminationStatus
     }
 
     /// Stops the process: closes its stdin, SIGTERM, then SIGKILL after 2 s.
@@ -134,7 +142,7 @@ public struct PeerProcessError: Error, CustomStringConvertible {
 
 /// Splits a process's output into lines as it arrives.
 private final class LineBuffer: Sendable {
-    private let state = Mutex<(pending: Data, lines: [String])>((Data(), []))
+    private let state = Mutex<(pending: Data, lines: [String], finished: Bool)>((Data(), [], false))
 
     func append(_ data: Data) {
         state.withLock { state in
@@ -145,6 +153,19 @@ private final class LineBuffer: Sendable {
             }
         }
     }
+
+    /// The pipe reached its end: a last line without a newline becomes a line.
+    func finish() {
+        state.withLock { state in
+            if !state.pending.isEmpty {
+                state.lines.append(String(decoding: state.pending, as: UTF8.self))
+                state.pending.removeAll()
+            }
+            state.finished = true
+        }
+    }
+
+    var isFinished: Bool { state.withLock { $0.finished } }
 
     var lines: [String] { state.withLock { $0.lines } }
 }
