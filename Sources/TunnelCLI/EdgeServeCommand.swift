@@ -2,9 +2,11 @@ import ArgumentParser
 import Foundation
 import Logging
 import NIOCore
+import Prometheus
 import ServiceLifecycle
 import TunnelCore
 import TunnelEdge
+import TunnelTransport
 import UnixSignals
 
 /// `tunnelctl edge ...`: the self-hosted edge.
@@ -51,6 +53,9 @@ struct EdgeServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("grace-period"), help: ArgumentHelp("How long in-flight requests may run after SIGTERM (default: 30s).", valueName: "duration"))
     var gracePeriod: String?
 
+    @Option(name: .long, help: ArgumentHelp("Serve /metrics (Prometheus), /ready and /healthcheck on this address, e.g. 127.0.0.1:20241 (port 0 picks one). Off by default.", valueName: "host:port"))
+    var metrics: String?
+
     @Option(name: .long, help: "debug, info, warn or error (default: info).")
     var loglevel = "info"
 
@@ -79,12 +84,37 @@ struct EdgeServeCommand: AsyncParsableCommand {
         }
         for warning in setup.warnings { logger.warning("\(warning)") }
 
-        let edge = TunnelEdgeServer(configuration: setup.configuration, store: InMemoryTunnelStore(setup.tunnels), logger: logger)
+        var metricsConfiguration: TunnelMetricsServer.Configuration?
+        if let metrics {
+            guard let parsed = TunnelMetricsServer.Configuration(address: metrics) else {
+                Self.fail("invalid --metrics \(String(reflecting: metrics)): expected host:port, e.g. 127.0.0.1:20241 (port 0 picks one)")
+            }
+            metricsConfiguration = parsed
+        }
+        let registry = PrometheusCollectorRegistry()
+        let edge = TunnelEdgeServer(
+            configuration: setup.configuration, store: InMemoryTunnelStore(setup.tunnels),
+            metrics: EdgeMetrics(factory: PrometheusMetricsFactory(registry: registry)), logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var metricsAddress: SocketAddress?
+        if let metricsConfiguration {
+            do {
+                let server = try await TunnelMetricsServer.bind(metricsConfiguration, registry: registry, logger: logger) { [edge] in
+                    TunnelReadiness(readyConnections: edge.registry.all.count, connectorID: UUID(uuidString: "00000000-0000-0000-0000-000000000000")!, isReady: true)
+                }
+                metricsAddress = server.localAddress
+                // Its failure is logged but never stops the edge; it stops after the edge drained.
+                services.append(.init(service: server, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+            } catch {
+                Self.fail("cannot serve metrics on \(metricsConfiguration.host):\(metricsConfiguration.port): \(error)")
+            }
+        }
+        services.append(.init(service: edge))
         let events = edge.events.subscribe()
         let eventLogger = Task { await Self.log(events, logger: logger) }
         defer { eventLogger.cancel() }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: edge)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let watcher = Task {
             var caught = 0
             for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
@@ -113,6 +143,7 @@ struct EdgeServeCommand: AsyncParsableCommand {
             Self.say("listening for connectors on \(Self.format(addresses.connector)) (TLS, server name h2.cftunnel.com)")
             Self.say("listening for visitors on http://\(Self.format(addresses.visitor))")
             if let tls = addresses.visitorTLS { print("listening for visitors on https://\(Self.format(tls))") }
+            if let metricsAddress { Self.say("metrics on http://\(Self.format(metricsAddress))/metrics") }
             for tunnel in setup.tunnels {
                 let name = tunnel.name.isEmpty ? "" : " (\(tunnel.name))"
                 Self.say("tunnel \(tunnel.id.lowercasedString)\(name): \(tunnel.hostnames.isEmpty ? "no hostnames" : tunnel.hostnames.joined(separator: ", "))")

@@ -16,16 +16,18 @@ final class EdgeRegistrationHandler: RegistrationServer {
     let remoteAddress: String
     let locationName: String
     let events: EdgeEventSink
+    let metrics: EdgeMetrics
     let logger: Logger
     private let state = Mutex<(live: LiveConnection?, refused: Bool)>((nil, false))
 
-    init(store: any EdgeTunnelStore, registry: EdgeConnectionRegistry, connection: ConnectorConnection, remoteAddress: String, locationName: String, events: EdgeEventSink, logger: Logger) {
+    init(store: any EdgeTunnelStore, registry: EdgeConnectionRegistry, connection: ConnectorConnection, remoteAddress: String, locationName: String, events: EdgeEventSink, metrics: EdgeMetrics, logger: Logger) {
         self.store = store
         self.registry = registry
         self.connection = connection
         self.remoteAddress = remoteAddress
         self.locationName = locationName
         self.events = events
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -59,6 +61,7 @@ final class EdgeRegistrationHandler: RegistrationServer {
             "tunnel": "\(tunnelID.lowercasedString)", "connIndex": "\(live.connIndex)", "connection": "\(live.id.lowercasedString)",
             "connector": "\(connectorID.lowercasedString)", "version": "\(client.version)", "origin": "\(remoteAddress)",
         ])
+        metrics.connectionRegistered()
         events.emit(.registered(live))
         return .connectionDetails(ConnectionDetails(uuid: live.id.tunnelIDBytes, locationName: locationName, tunnelIsRemotelyManaged: false))
     }
@@ -79,6 +82,7 @@ final class EdgeRegistrationHandler: RegistrationServer {
 
     private func refuse(_ cause: String, retry: Bool) -> ConnectionResponse {
         state.withLock { $0.refused = true }
+        metrics.registrationRefused()
         logger.warning("refused registration", metadata: ["origin": "\(remoteAddress)", "cause": "\(cause)"])
         events.emit(.refused(remoteAddress: remoteAddress, cause: cause))
         return .error(ConnectionError(cause: cause, retryAfterNanoseconds: 0, shouldRetry: retry))

@@ -42,10 +42,14 @@ public final class TunnelEdgeServer: Service, Sendable {
         public var visitorTLS: SocketAddress?
     }
 
-    /// Creates an edge.
-    public init(configuration: EdgeConfiguration, store: any EdgeTunnelStore, logger: Logger = Logger(label: "tunnel.edge")) {
+    /// Where the edge's counters and gauges go (``EdgeMetrics``).
+    public let metrics: EdgeMetrics
+
+    /// Creates an edge recording into `metrics` (default: the process-wide `MetricsSystem` backend).
+    public init(configuration: EdgeConfiguration, store: any EdgeTunnelStore, metrics: EdgeMetrics = EdgeMetrics(), logger: Logger = Logger(label: "tunnel.edge")) {
         self.configuration = configuration
         self.store = store
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -113,7 +117,7 @@ public final class TunnelEdgeServer: Service, Sendable {
         for waiter in waiters { waiter.resume(returning: addresses) }
         logger.info("edge listening", metadata: ["connectors": "\(addresses.connector)", "visitors": "\(addresses.visitor)"])
 
-        let proxy = VisitorProxy(store: store, registry: registry, limits: configuration.visitorLimits, logger: logger)
+        let proxy = VisitorProxy(store: store, registry: registry, limits: configuration.visitorLimits, metrics: metrics, logger: logger)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask {
@@ -200,7 +204,7 @@ public final class TunnelEdgeServer: Service, Sendable {
         let remote = connection.remoteAddressDescription
         let handler = EdgeRegistrationHandler(
             store: store, registry: registry, connection: connection, remoteAddress: remote,
-            locationName: configuration.locationName, events: events, logger: logger)
+            locationName: configuration.locationName, events: events, metrics: metrics, logger: logger)
         do {
             try await connection.run { control in
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -247,6 +251,7 @@ public final class TunnelEdgeServer: Service, Sendable {
             }
         }
         if let live = handler.live {
+            metrics.connectionEnded()
             registry.remove(live)
             events.emit(.disconnected(live))
         }

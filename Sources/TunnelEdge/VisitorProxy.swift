@@ -14,6 +14,7 @@ struct VisitorProxy: Sendable {
     let store: any EdgeTunnelStore
     let registry: EdgeConnectionRegistry
     let limits: VisitorLimits
+    let metrics: EdgeMetrics
     let logger: Logger
     /// Open visitor connections, for a graceful shutdown.
     let open = VisitorConnectionSet()
@@ -119,6 +120,8 @@ struct VisitorProxy: Sendable {
 
     /// Handles one request; returns whether the connection can serve another.
     private func handle(_ head: HTTPRequestHead, requests: inout Inbound, outbound: Outbound, visitor: VisitorHTTPChannel, context: Context) async -> Bool {
+        metrics.requestStarted()
+        defer { metrics.requestEnded() }
         let hosts = head.headers["host"]
         let headerBytes = head.headers.reduce(head.uri.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         if headerBytes > limits.maxHeaderBytes {
@@ -286,6 +289,7 @@ struct VisitorProxy: Sendable {
             try await writePage(status: .badGateway, title: "Bad Gateway", detail: "The connector could not reach the origin service for this hostname. Check that the origin is running and that the tunnel's ingress rules point at it.", outbound: outbound, keepAlive: true)
             return (true, false)
         }
+        metrics.recordResponse(status: response.head.status)
         var headers = HTTPHeaders()
         var upgradeHeader = false
         var hasLength = false
@@ -371,6 +375,7 @@ struct VisitorProxy: Sendable {
     }
 
     private func writePage(status: HTTPResponseStatus, title: String, detail: String, outbound: Outbound, keepAlive: Bool) async throws {
+        metrics.recordResponse(status: Int(status.code))
         let body = ErrorPage.html(status: Int(status.code), title: title, detail: detail)
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "text/html; charset=utf-8")

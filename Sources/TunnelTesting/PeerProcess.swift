@@ -114,18 +114,20 @@ public final class PeerProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    /// Stops the process: closes its stdin, SIGTERM, then SIGKILL after 2 s.
+    /// Stops the process: closes its stdin, SIGTERM, then SIGKILL after 0.5 s. It blocks the
+    /// calling thread (it runs from `defer` and `deinit`), so the waits are short: a test that
+    /// needs a graceful exit sends ``signal(_:)`` and awaits ``waitForExit(timeout:)`` instead.
     public func stop() {
         try? stdinPipe.fileHandleForWriting.close()
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(2)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
+        let deadline = Date().addingTimeInterval(0.5)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         // Poll instead of waitUntilExit(), which can block forever on Linux when the exit was
         // already reaped.
-        let killDeadline = Date().addingTimeInterval(2)
-        while process.isRunning && Date() < killDeadline { usleep(10_000) }
+        let killDeadline = Date().addingTimeInterval(1)
+        while process.isRunning && Date() < killDeadline { usleep(5_000) }
     }
 }
 

@@ -79,9 +79,11 @@ struct EdgeServeCommandTests {
                 name: app
                 hostnames: [app.test]
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        let edge = try await RunningEdge.start(sandbox, ["--config", config])
+        let edge = try await RunningEdge.start(sandbox, ["--config", config, "--metrics", "127.0.0.1:0"])
         defer { edge.process.stop() }
         #expect(edge.process.count { $0 == "tunnel \(credentials.tunnelID!.lowercasedString) (app): app.test" } == 1)
+        let metricsLine = try await edge.process.waitForLine { $0.hasPrefix("metrics on http://") }
+        let metricsURL = String(metricsLine.dropFirst("metrics on ".count))
 
         let (origin, originPort) = try await Run.startOrigin()
         defer { origin.stop() }
@@ -108,6 +110,16 @@ struct EdgeServeCommandTests {
         #expect(small.status == 200 && small.size == 100_000)
         let http2 = try await Run.result(of: try Run.curl(edge.visitorPort, "/bytes/300000", extra: ["--http2-prior-knowledge"]))
         #expect(http2.status == 200 && http2.size == 300_000)
+
+        // The edge's own metrics: connections, registrations and visitor responses by status.
+        let metrics = try await TunnelMetricsTests.get(metricsURL)
+        #expect(metrics.status == 200)
+        #expect(TunnelMetricsTests.value("tunnel_edge_connector_connections", in: metrics.body) == 4, "\(metrics.body)")
+        #expect(TunnelMetricsTests.value("tunnel_edge_registrations_total{result=\"registered\"}", in: metrics.body) == 4)
+        #expect(TunnelMetricsTests.value("tunnel_edge_visitor_requests_total{status_code=\"200\"}", in: metrics.body) == 2)
+        #expect(TunnelMetricsTests.value("tunnel_edge_visitor_requests_in_flight", in: metrics.body) == 0)
+        let ready = try await TunnelMetricsTests.get(metricsURL.replacing("/metrics", with: "/ready"))
+        #expect(ready.status == 200 && ready.body.contains("\"readyConnections\":4"), "\(ready.body)")
 
         // SIGTERM while a rate-limited download runs (about 8 s, so a loaded machine still
         // signals mid-transfer): it completes, then the edge exits 0.

@@ -16,11 +16,15 @@ public struct TunnelReadiness: Sendable, Hashable {
     public var readyConnections: Int
     /// The connector's ID (`connectorId` in the answer).
     public var connectorID: UUID
+    /// Whether `/ready` answers 200: by default when at least one connection is registered
+    /// (a connector); an edge is ready whenever it serves.
+    public var isReady: Bool
 
-    /// Creates a readiness report.
-    public init(readyConnections: Int, connectorID: UUID) {
+    /// Creates a readiness report; `isReady` defaults to `readyConnections > 0`.
+    public init(readyConnections: Int, connectorID: UUID, isReady: Bool? = nil) {
         self.readyConnections = readyConnections
         self.connectorID = connectorID
+        self.isReady = isReady ?? (readyConnections > 0)
     }
 }
 
@@ -193,7 +197,7 @@ public final class TunnelMetricsServer: Service, Sendable {
         case "/ready":
             let report = readiness()
             let ready = report?.readyConnections ?? 0
-            let status: HTTPResponseStatus = ready > 0 ? .ok : .serviceUnavailable
+            let status: HTTPResponseStatus = report?.isReady == true ? .ok : .serviceUnavailable
             let id = report?.connectorID.uuidString.lowercased() ?? "00000000-0000-0000-0000-000000000000"
             let json = "{\"status\":\(status.code),\"readyConnections\":\(ready),\"connectorId\":\"\(id)\"}\n"
             return (status, "application/json", ByteBuffer(string: json))
