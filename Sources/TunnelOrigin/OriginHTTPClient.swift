@@ -201,10 +201,11 @@ public final class OriginHTTPClient: Sendable {
                 var current: OriginJob? = firstJob
                 while let job = current {
                     job.attach(connection.channel)
-                    let reusable = await job.run(responses: &responses, outbound: outbound, logger: logger)
-                    guard pooled, reusable, checkIn(endpoint, connection.channel, continuation, configuration) else {
-                        break
-                    }
+                    guard let reusable = await job.run(responses: &responses, outbound: outbound, logger: logger) else { break }
+                    // Back in the pool before the caller hears the response is done.
+                    let checkedIn = pooled && reusable && checkIn(endpoint, connection.channel, continuation, configuration)
+                    job.finish(.completed)
+                    guard checkedIn else { break }
                     current = await jobIterator.next()
                 }
             }

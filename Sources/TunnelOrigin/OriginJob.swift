@@ -100,12 +100,15 @@ final class OriginJob: Sendable {
         state.withLockedValue { $0.responseStarted }
     }
 
-    /// Sends the request and streams the response; returns whether the connection can be reused.
+    /// Sends the request and streams the response. Returns whether the connection can be
+    /// reused, or `nil` after a failure (the job is then finished with it). After a success the
+    /// caller checks the connection back in first and then calls ``finish(_:)`` with
+    /// `.completed`, so the next request already finds it idle.
     func run(
         responses: inout NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator,
         outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>,
         logger: Logger
-    ) async -> Bool {
+    ) async -> Bool? {
         var keepAlive = head.isKeepAlive
         let bodyFinished = NIOLockedValueBox(false)
         do {
@@ -153,12 +156,11 @@ final class OriginJob: Sendable {
                     try await group.waitForAll()
                 }
             }
-            finish(.completed)
             return keepAlive && bodyFinished.withLockedValue { $0 }
         } catch {
             logger.debug("origin exchange failed", metadata: ["error": "\(error)", "path": "\(head.uri)"])
             finish(responseStarted ? .failedDuringResponse(error) : .failedBeforeResponse(error))
-            return false
+            return nil
         }
     }
 }

@@ -19,32 +19,54 @@ public enum Base64 {
 
     /// Encodes bytes, with or without `=` padding.
     public static func encode(_ bytes: some Collection<UInt8>, padded: Bool) -> String {
-        let input = Array(bytes)
         var out: [UInt8] = []
-        out.reserveCapacity((input.count + 2) / 3 * 4)
-        var index = 0
-        while index + 3 <= input.count {
-            let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
-            out.append(alphabet[Int(value >> 18 & 63)])
-            out.append(alphabet[Int(value >> 12 & 63)])
-            out.append(alphabet[Int(value >> 6 & 63)])
-            out.append(alphabet[Int(value & 63)])
-            index += 3
-        }
-        let remaining = input.count - index
-        if remaining > 0 {
-            var value = UInt32(input[index]) << 16
-            if remaining == 2 { value |= UInt32(input[index + 1]) << 8 }
-            out.append(alphabet[Int(value >> 18 & 63)])
-            out.append(alphabet[Int(value >> 12 & 63)])
-            if remaining == 2 {
-                out.append(alphabet[Int(value >> 6 & 63)])
-            } else if padded {
-                out.append(UInt8(ascii: "="))
-            }
-            if padded { out.append(UInt8(ascii: "=")) }
-        }
+        encode(bytes, padded: padded, into: &out)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the encoding of `bytes` to `output` (no intermediate string: the tunnel's
+    /// serialized response headers use it on every proxied request).
+    public static func encode(_ bytes: some Collection<UInt8>, padded: Bool, into output: inout [UInt8]) {
+        output.reserveCapacity(output.count + (bytes.count + 2) / 3 * 4)
+        var iterator = bytes.makeIterator()
+        while let b0 = iterator.next() {
+            let b1 = iterator.next()
+            let b2 = b1 == nil ? nil : iterator.next()
+            output.append(alphabet[Int(b0 >> 2)])
+            output.append(alphabet[Int((b0 & 0x03) << 4 | (b1 ?? 0) >> 4)])
+            guard let b1 else {
+                if padded { output.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "=")]) }
+                break
+            }
+            output.append(alphabet[Int((b1 & 0x0F) << 2 | (b2 ?? 0) >> 6)])
+            guard let b2 else {
+                if padded { output.append(UInt8(ascii: "=")) }
+                break
+            }
+            output.append(alphabet[Int(b2 & 0x3F)])
+        }
+    }
+
+    /// Decodes unpadded base64 symbols exactly (Go's `RawStdEncoding`): `nil` for any byte
+    /// outside the alphabet (padding and line breaks included) or an impossible length (4n+1).
+    /// Unused trailing bits are ignored, like Go's non-strict decoder.
+    public static func decodeUnpadded(_ symbols: some Collection<UInt8>) -> [UInt8]? {
+        guard symbols.count % 4 != 1 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(symbols.count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for symbol in symbols {
+            let value = decodeTable[Int(symbol)]
+            guard value != 0xFF else { return nil }
+            accumulator = accumulator << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        return out
     }
 
     /// Decodes padded standard base64, skipping CR and LF; `nil` for anything else invalid.
@@ -68,22 +90,8 @@ public enum Base64 {
             }
         }
         // A padded input never has 1 leftover symbol; neither may a raw one.
-        guard symbols.count % 4 != 1 else { return nil }
         if padded, padding > 0, (symbols.count + padding) % 4 != 0 { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(symbols.count * 3 / 4)
-        var accumulator: UInt32 = 0
-        var bits = 0
-        for symbol in symbols {
-            let value = decodeTable[Int(symbol)]
-            guard value != 0xFF else { return nil }
-            accumulator = accumulator << 6 | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
-            }
-        }
+        guard let out = decodeUnpadded(symbols) else { return nil }
         if padded {
             // Go checks the padding matches the leftover symbols: 2 symbols → "==", 3 → "=".
             let leftover = symbols.count % 4

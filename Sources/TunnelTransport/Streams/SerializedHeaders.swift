@@ -1,3 +1,5 @@
+import TunnelCore
+
 /// Codec for the `cf-cloudflared-response-headers` value (edge-protocol.md 7.3).
 ///
 /// Each header becomes `B(name):B(value)`, with `B` = standard base64 without padding;
@@ -27,9 +29,9 @@ public enum SerializedHeaders {
         for field in fields {
             if !first { output.append(UInt8(ascii: ";")) }
             first = false
-            UnpaddedBase64.encode(field.name, into: &output)
+            Base64.encode(field.name, padded: false, into: &output)
             output.append(UInt8(ascii: ":"))
-            UnpaddedBase64.encode(field.value, into: &output)
+            Base64.encode(field.value, padded: false, into: &output)
         }
         return String(decoding: output, as: UTF8.self)
     }
@@ -69,11 +71,11 @@ public enum SerializedHeaders {
             guard let colon = piece.firstIndex(of: UInt8(ascii: ":")) else { throw .missingColon(pair: pair) }
             let encodedValue = piece[piece.index(after: colon)...]
             guard !encodedValue.contains(UInt8(ascii: ":")) else { throw .extraColon(pair: pair) }
-            guard let name = UnpaddedBase64.decode(piece[..<colon]) else {
+            guard let name = Base64.decodeUnpadded(piece[..<colon]) else {
                 throw .invalidBase64(pair: pair, inName: true)
             }
             guard !name.isEmpty else { throw .emptyName(pair: pair) }
-            guard let value = UnpaddedBase64.decode(encodedValue) else {
+            guard let value = Base64.decodeUnpadded(encodedValue) else {
                 throw .invalidBase64(pair: pair, inName: false)
             }
             fields.append(SerializedHeaderField(name: name, value: value))
