@@ -114,13 +114,15 @@ struct EdgeServeCommand: AsyncParsableCommand {
         let eventLogger = Task { await Self.log(events, logger: logger) }
         defer { eventLogger.cancel() }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: services, logger: logger))
         let watcher = Task {
             var caught = 0
             for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
                 caught += 1
                 if caught == 1 {
+                    // Logged before the shutdown starts, so the line is never lost to a quick exit.
                     logger.info("Initiating graceful shutdown due to signal \(signal == .sigint ? "interrupt" : "terminated") ...")
+                    await group.triggerGracefulShutdown()
                 } else {
                     logger.warning("Second signal received: exiting at once")
                     Foundation.exit(1)

@@ -203,15 +203,17 @@ struct TunnelRunCommand: AsyncParsableCommand {
                 .init(service: metricsServer, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
                 .init(service: connector),
             ],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        // The ServiceGroup turns the first signal into a graceful shutdown; this watcher logs it
-        // and makes a second one end the process at once, as cloudflared does.
+            logger: logger))
+        // This watcher turns the first SIGTERM/SIGINT into a graceful shutdown of the group (after
+        // logging it) and makes a second one end the process at once, as cloudflared does.
         let watcher = Task {
             var caught = 0
             for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
                 caught += 1
                 if caught == 1 {
+                    // Logged before the shutdown starts, so the line is never lost to a quick exit.
                     logger.info("Initiating graceful shutdown due to signal \(Self.name(of: signal)) ...")
+                    await group.triggerGracefulShutdown()
                 } else {
                     logger.warning("Second signal \(Self.name(of: signal)) received: exiting at once")
                     Foundation.exit(1)

@@ -30,6 +30,15 @@ struct VisitorProxy: Sendable {
         var visitorIP: String?
         /// Whether this is an HTTP/2 stream (one request, no keep-alive, no HTTP/1.1 upgrade).
         var isHTTP2: Bool
+        /// Set once a whole response (head, body, end) was handed to the visitor's stream.
+        var completion: ResponseCompletion? = nil
+    }
+
+    /// Whether a response was written completely (so its stream may finish on its own).
+    final class ResponseCompletion: Sendable {
+        private let done = Mutex(false)
+        func mark() { done.withLock { $0 = true } }
+        var isDone: Bool { done.withLock { $0 } }
     }
 
     /// Serves one accepted visitor connection once its protocol is known, until it closes or
@@ -63,6 +72,21 @@ struct VisitorProxy: Sendable {
     private func serveHTTP1(_ visitor: VisitorHTTPChannel, context: Context, shutdown: ShutdownSignal) async {
         let channel = visitor.asyncChannel.channel
         try? await visitor.asyncChannel.executeThenClose { inbound, outbound in
+            await serveRequests(inbound: inbound, outbound: outbound, visitor: visitor, context: context, shutdown: shutdown)
+            // The close below drops writes still pending for a slow visitor: let what was written
+            // reach it first (closing the output waits for pending writes), up to the idle timeout.
+            let outputClosed = channel.eventLoop.makePromise(of: Void.self)
+            channel.close(mode: .output, promise: outputClosed)
+            await Self.wait(for: outputClosed.futureResult, upTo: limits.idleTimeout, on: channel.eventLoop)
+        }
+    }
+
+    private func serveRequests(
+        inbound: NIOAsyncChannelInboundStream<HTTPServerRequestPart>, outbound: Outbound, visitor: VisitorHTTPChannel, context: Context,
+        shutdown: ShutdownSignal
+    ) async {
+        let channel = visitor.asyncChannel.channel
+        do {
             var requests = inbound.makeAsyncIterator()
             var firstRequest = true
             while !shutdown.isFired {
@@ -89,6 +113,15 @@ struct VisitorProxy: Sendable {
         }
     }
 
+    /// Waits for `future` (success or failure), at most `limit`.
+    static func wait(for future: EventLoopFuture<Void>, upTo limit: Duration, on eventLoop: any EventLoop) async {
+        let done = eventLoop.makePromise(of: Void.self)
+        future.whenComplete { _ in done.succeed() }
+        let timer = eventLoop.scheduleTask(in: limit.timeAmount) { done.succeed() }
+        try? await done.futureResult.get()
+        timer.cancel()
+    }
+
     private func serveHTTP2(_ connection: VisitorHTTP2Connection, context: Context) async {
         await withDiscardingTaskGroup { group in
             do {
@@ -97,7 +130,18 @@ struct VisitorProxy: Sendable {
                         try? await stream.asyncChannel.executeThenClose { inbound, outbound in
                             var requests = inbound.makeAsyncIterator()
                             guard case .head(let head)? = try await requests.next() else { return }
-                            _ = await handle(head, requests: &requests, outbound: outbound, visitor: stream, context: context)
+                            var streamContext = context
+                            let completion = ResponseCompletion()
+                            streamContext.completion = completion
+                            _ = await handle(head, requests: &requests, outbound: outbound, visitor: stream, context: streamContext)
+                            // After a complete response the stream closes by itself once its
+                            // END_STREAM went out; closing it earlier resets it (CANCEL) and drops
+                            // a slow visitor's last bytes, still waiting for flow-control window.
+                            // Wait, up to the idle timeout. A failed response is reset at once.
+                            if completion.isDone {
+                                let channel = stream.asyncChannel.channel
+                                await Self.wait(for: channel.closeFuture, upTo: limits.idleTimeout, on: channel.eventLoop)
+                            }
                         }
                     }
                 }
@@ -125,11 +169,11 @@ struct VisitorProxy: Sendable {
         let hosts = head.headers["host"]
         let headerBytes = head.headers.reduce(head.uri.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         if headerBytes > limits.maxHeaderBytes {
-            try? await writePage(status: .requestHeaderFieldsTooLarge, title: "Request Header Fields Too Large", detail: "The request headers exceed \(limits.maxHeaderBytes) bytes.", outbound: outbound, keepAlive: false)
+            try? await writePage(status: .requestHeaderFieldsTooLarge, title: "Request Header Fields Too Large", detail: "The request headers exceed \(limits.maxHeaderBytes) bytes.", outbound: outbound, keepAlive: false, completion: context.completion)
             return false
         }
         guard hosts.count == 1, let host = hosts.first, !host.isEmpty else {
-            try? await writePage(status: .badRequest, title: "Bad Request", detail: "The request must carry exactly one Host header.", outbound: outbound, keepAlive: false)
+            try? await writePage(status: .badRequest, title: "Bad Request", detail: "The request must carry exactly one Host header.", outbound: outbound, keepAlive: false, completion: context.completion)
             return false
         }
         let hostname = HostnameRouter.normalize(host)
@@ -144,12 +188,12 @@ struct VisitorProxy: Sendable {
         guard let tunnel else {
             // A visitor waiting for 100 Continue sends no body: answer and close instead.
             let keepAlive = expectsContinue ? false : await drainBody(&requests)
-            try? await writePage(status: .custom(code: 530, reasonPhrase: "Origin Unreachable"), title: "No tunnel for \(hostname)", detail: "No tunnel is routed to the hostname \(hostname) on this edge. Route it with `tunnelctl tunnel route dns TUNNEL \(hostname)`.", outbound: outbound, keepAlive: keepAlive)
+            try? await writePage(status: .custom(code: 530, reasonPhrase: "Origin Unreachable"), title: "No tunnel for \(hostname)", detail: "No tunnel is routed to the hostname \(hostname) on this edge. Route it with `tunnelctl tunnel route dns TUNNEL \(hostname)`.", outbound: outbound, keepAlive: keepAlive, completion: context.completion)
             return keepAlive
         }
         let extendedConnect = context.isHTTP2 && head.method == .CONNECT ? head.headers.first(name: VisitorExtendedConnect.markerHeader) : nil
         if head.method == .CONNECT && extendedConnect?.lowercased() != "websocket" {
-            try? await writePage(status: .notImplemented, title: "Not Implemented", detail: "This edge tunnels HTTP and WebSockets only, not CONNECT.", outbound: outbound, keepAlive: false)
+            try? await writePage(status: .notImplemented, title: "Not Implemented", detail: "This edge tunnels HTTP and WebSockets only, not CONNECT.", outbound: outbound, keepAlive: false, completion: context.completion)
             return false
         }
         let isWebSocket = extendedConnect != nil || (!context.isHTTP2 && Self.isWebSocketUpgrade(head))
@@ -173,7 +217,7 @@ struct VisitorProxy: Sendable {
         do {
             fields = try EdgeRequestHeaders.make(for: visitorRequest, purpose: isWebSocket ? .websocket : .http)
         } catch {
-            try? await writePage(status: .badRequest, title: "Bad Request", detail: "The request headers are not valid: \(error).", outbound: outbound, keepAlive: false)
+            try? await writePage(status: .badRequest, title: "Bad Request", detail: "The request headers are not valid: \(error).", outbound: outbound, keepAlive: false, completion: context.completion)
             return false
         }
 
@@ -181,7 +225,7 @@ struct VisitorProxy: Sendable {
         while true {
             guard let live = registry.candidates(for: tunnel.id, excluding: excluded).first else {
                 let keepAlive = expectsContinue ? false : await drainBody(&requests)
-                try? await writePage(status: .custom(code: 530, reasonPhrase: "Origin Unreachable"), title: "Tunnel \(tunnel.name.isEmpty ? tunnel.id.lowercasedString : tunnel.name) is not connected", detail: "The tunnel for \(hostname) has no healthy connector connection right now. Start it with `tunnelctl tunnel run` (or `cloudflared tunnel run`).", outbound: outbound, keepAlive: keepAlive)
+                try? await writePage(status: .custom(code: 530, reasonPhrase: "Origin Unreachable"), title: "Tunnel \(tunnel.name.isEmpty ? tunnel.id.lowercasedString : tunnel.name) is not connected", detail: "The tunnel for \(hostname) has no healthy connector connection right now. Start it with `tunnelctl tunnel run` (or `cloudflared tunnel run`).", outbound: outbound, keepAlive: keepAlive, completion: context.completion)
                 return keepAlive
             }
             let attempt = await forward(
@@ -279,14 +323,14 @@ struct VisitorProxy: Sendable {
         do {
             response = try await stream.response(timeout: limits.responseTimeout)
         } catch let error as TunnelStreamError where error == .responseTimeout(limits.responseTimeout) {
-            try await writePage(status: .custom(code: 524, reasonPhrase: "A Timeout Occurred"), title: "The origin did not answer in time", detail: "The tunnel's origin did not send a response within \(limits.responseTimeout).", outbound: outbound, keepAlive: false)
+            try await writePage(status: .custom(code: 524, reasonPhrase: "A Timeout Occurred"), title: "The origin did not answer in time", detail: "The tunnel's origin did not send a response within \(limits.responseTimeout).", outbound: outbound, keepAlive: false, completion: context.completion)
             return (false, false)
         } catch {
-            try await writePage(status: .badGateway, title: "Bad Gateway", detail: "The tunnel connection failed before a response arrived.", outbound: outbound, keepAlive: false)
+            try await writePage(status: .badGateway, title: "Bad Gateway", detail: "The tunnel connection failed before a response arrived.", outbound: outbound, keepAlive: false, completion: context.completion)
             return (false, false)
         }
         if response.head.meta?.source == .cloudflared {
-            try await writePage(status: .badGateway, title: "Bad Gateway", detail: "The connector could not reach the origin service for this hostname. Check that the origin is running and that the tunnel's ingress rules point at it.", outbound: outbound, keepAlive: true)
+            try await writePage(status: .badGateway, title: "Bad Gateway", detail: "The connector could not reach the origin service for this hostname. Check that the origin is running and that the tunnel's ingress rules point at it.", outbound: outbound, keepAlive: true, completion: context.completion)
             return (true, false)
         }
         metrics.recordResponse(status: response.head.status)
@@ -347,6 +391,7 @@ struct VisitorProxy: Sendable {
             try await outbound.write(.body(.byteBuffer(bytes)))
         }
         try await outbound.write(.end(Self.trailers(response.body)))
+        context.completion?.mark()
         return (true, false)
     }
 
@@ -374,7 +419,9 @@ struct VisitorProxy: Sendable {
         return false
     }
 
-    private func writePage(status: HTTPResponseStatus, title: String, detail: String, outbound: Outbound, keepAlive: Bool) async throws {
+    private func writePage(
+        status: HTTPResponseStatus, title: String, detail: String, outbound: Outbound, keepAlive: Bool, completion: ResponseCompletion? = nil
+    ) async throws {
         metrics.recordResponse(status: Int(status.code))
         let body = ErrorPage.html(status: Int(status.code), title: title, detail: detail)
         var headers = HTTPHeaders()
@@ -383,6 +430,7 @@ struct VisitorProxy: Sendable {
         headers.add(name: "cache-control", value: "no-store")
         if !keepAlive { headers.add(name: "connection", value: "close") }
         try await outbound.write(contentsOf: [.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)), .body(.byteBuffer(body)), .end(nil)])
+        completion?.mark()
     }
 
     static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]

@@ -28,8 +28,31 @@ struct EdgeVisitorLoadTests {
             #expect(result.status == 200, "\(result.output.suffix(5))")
             let sent = try await EdgeInterop.sha256(of: upload)
             let received = (try? FileManager.default.attributesOfItem(atPath: download.path)[.size] as? Int) ?? -1
-            #expect(try await EdgeInterop.sha256(of: download) == sent, "received \(received) of 104857600 bytes; curl: \(result.output.suffix(5))")
+            let downloaded = try await EdgeInterop.sha256(of: download)
+            #expect(downloaded == sent, "received \(received) of 104857600 bytes; curl: \(result.output.suffix(5))")
             #expect(result.output.contains { $0.lowercased().trimmingCharacters(in: .whitespacesAndNewlines) == "x-body-sha256: \(sent)" })
+        }
+    }
+
+    /// The last bytes of a response can still be waiting for a slow visitor (in the socket's
+    /// pending writes, or for HTTP/2 flow-control window) when the edge is done with the
+    /// request: closing then would drop them (HTTP/1.1) or reset the stream (HTTP/2 CANCEL).
+    @Test("a slow visitor still gets every byte when the edge closes after the response", arguments: [
+        ["--http1.1", "-H", "Connection: close"], ["--http2-prior-knowledge"],
+    ])
+    func slowVisitorGetsTheTail(_ flags: [String]) async throws {
+        let origins = try await EdgeInterop.startOrigins()
+        defer { origins.process.stop() }
+        try await EdgeInterop.withEdge(tunnels: [Self.app]) { edge in
+            let connector = try edge.connectorPeer(for: Self.app, url: "http://127.0.0.1:\(origins.http)")
+            defer { connector.stop() }
+            try await edge.waitForConnections(Self.app, count: 2)
+            let download = edge.directory.appendingPathComponent("slow.bin")
+            let result = try await EdgeInterop.curl(
+                flags + ["--limit-rate", "8M", "-H", "Host: app.test", "\(edge.visitorURL)/bytes/40000000"], bodyFile: download, timeout: .seconds(60))
+            let received = (try? FileManager.default.attributesOfItem(atPath: download.path)[.size] as? Int) ?? -1
+            #expect(result.exitCode == 0 && result.status == 200, "\(result.output.suffix(3))")
+            #expect(received == 40_000_000)
         }
     }
 
