@@ -172,6 +172,7 @@ struct EdgeServeCommand: AsyncParsableCommand {
         Foundation.exit(1)
     }
 
+    /// `127.0.0.1:7844` / `[::1]:7844`, for addresses tunnelctl prints.
     static func format(_ address: SocketAddress) -> String {
         guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
         return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"

@@ -195,7 +195,7 @@ struct TunnelRunCommand: AsyncParsableCommand {
             logger.error("Cannot start the metrics server on \(wanted): \(error). Pass a free address with --metrics host:port (env TUNNEL_METRICS).")
             throw ExitCode.failure
         }
-        logger.info("Starting metrics server on \(metricsServer.localAddress.map(Self.hostPort) ?? "?")/metrics")
+        logger.info("Starting metrics server on \(metricsServer.localAddress.map(EdgeServeCommand.format) ?? "?")/metrics")
         // Services stop in reverse order: the metrics server outlives the connector's drain. Its
         // failure is logged but never stops the tunnel.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
@@ -236,13 +236,6 @@ struct TunnelRunCommand: AsyncParsableCommand {
             logger.error("Tunnel stopped: \(reason)")
             throw ExitCode.failure
         }
-    }
-
-    /// `127.0.0.1:20241` / `[::1]:20241`.
-    static func hostPort(_ address: SocketAddress) -> String {
-        let host = address.ipAddress ?? "?"
-        let port = address.port.map(String.init) ?? "?"
-        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     private static func name(of signal: UnixSignal) -> String {

@@ -1,5 +1,5 @@
 public import CoreMetrics
-import Synchronization
+import TunnelTransport
 
 /// The edge's metrics, through swift-metrics (any backend; `tunnelctl edge serve --metrics`
 /// serves them in Prometheus text).
@@ -15,16 +15,15 @@ public final class EdgeMetrics: Sendable {
     private let registered: Counter
     private let refused: Counter
     private let inFlight: Meter
-    private let factory: any MetricsFactory
-    private let responsesByCode = Mutex<[Int: Counter]>([:])
+    private let responsesByCode: CounterFamily<Int>
 
     /// Creates the metrics on `factory` (default: the `MetricsSystem` one).
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
-        self.factory = factory
         connections = Meter(label: "tunnel_edge_connector_connections", factory: factory)
         registered = Counter(label: "tunnel_edge_registrations_total", dimensions: [("result", "registered")], factory: factory)
         refused = Counter(label: "tunnel_edge_registrations_total", dimensions: [("result", "refused")], factory: factory)
         inFlight = Meter(label: "tunnel_edge_visitor_requests_in_flight", factory: factory)
+        responsesByCode = CounterFamily(label: "tunnel_edge_visitor_requests_total", factory: factory) { [("status_code", "\($0)")] }
         connections.set(0)
         inFlight.set(0)
     }
@@ -51,12 +50,6 @@ public final class EdgeMetrics: Sendable {
     }
 
     func recordResponse(status: Int) {
-        let counter = responsesByCode.withLock { counters in
-            if let counter = counters[status] { return counter }
-            let counter = Counter(label: "tunnel_edge_visitor_requests_total", dimensions: [("status_code", "\(status)")], factory: factory)
-            counters[status] = counter
-            return counter
-        }
-        counter.increment()
+        responsesByCode.increment(status)
     }
 }

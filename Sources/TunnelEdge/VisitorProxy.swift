@@ -86,30 +86,28 @@ struct VisitorProxy: Sendable {
         shutdown: ShutdownSignal
     ) async {
         let channel = visitor.asyncChannel.channel
-        do {
-            var requests = inbound.makeAsyncIterator()
-            var firstRequest = true
-            while !shutdown.isFired {
-                // Slowloris and idle protection: a complete head must arrive in time.
-                let timer = channel.eventLoop.scheduleTask(in: (firstRequest ? limits.headerTimeout : limits.idleTimeout).timeAmount) {
-                    channel.close(promise: nil)
-                }
-                open.setIdle(channel, true)
-                let part: HTTPServerRequestPart?
-                do {
-                    part = try await requests.next()
-                } catch {
-                    timer.cancel()
-                    await answerDecodingError(error, outbound: outbound)
-                    return
-                }
-                timer.cancel()
-                open.setIdle(channel, false)
-                guard case .head(let head)? = part else { return }
-                firstRequest = false
-                let keepAlive = await handle(head, requests: &requests, outbound: outbound, visitor: visitor, context: context)
-                if !keepAlive { return }
+        var requests = inbound.makeAsyncIterator()
+        var firstRequest = true
+        while !shutdown.isFired {
+            // Slowloris and idle protection: a complete head must arrive in time.
+            let timer = channel.eventLoop.scheduleTask(in: (firstRequest ? limits.headerTimeout : limits.idleTimeout).timeAmount) {
+                channel.close(promise: nil)
             }
+            open.setIdle(channel, true)
+            let part: HTTPServerRequestPart?
+            do {
+                part = try await requests.next()
+            } catch {
+                timer.cancel()
+                await answerDecodingError(error, outbound: outbound)
+                return
+            }
+            timer.cancel()
+            open.setIdle(channel, false)
+            guard case .head(let head)? = part else { return }
+            firstRequest = false
+            let keepAlive = await handle(head, requests: &requests, outbound: outbound, visitor: visitor, context: context)
+            if !keepAlive { return }
         }
     }
 

@@ -28,8 +28,8 @@ public final class ConnectorMetrics: Sendable {
     /// Successful registrations: `cloudflared_tunnel_tunnel_register_success{rpcName}`.
     private let registerSuccess: Counter
     private let factory: any MetricsFactory
-    private let responsesByCode = Mutex<[Int: Counter]>([:])
-    private let registerFailures = Mutex<[String: Counter]>([:])
+    private let responsesByCode: CounterFamily<Int>
+    private let registerFailures: CounterFamily<String>
     private let locations = Mutex<[Int: Gauge]>([:])
 
     /// Creates the metrics on `factory` (default: the `MetricsSystem` one).
@@ -42,6 +42,8 @@ public final class ConnectorMetrics: Sendable {
         tcpActiveSessions = Meter(label: "cloudflared_tcp_active_sessions", factory: factory)
         tcpTotalSessions = Counter(label: "cloudflared_tcp_total_sessions", factory: factory)
         registerSuccess = Counter(label: "cloudflared_tunnel_tunnel_register_success", dimensions: [("rpcName", "registerConnection")], factory: factory)
+        responsesByCode = CounterFamily(label: "cloudflared_tunnel_response_by_code", factory: factory) { [("status_code", "\($0)")] }
+        registerFailures = CounterFamily(label: "cloudflared_tunnel_tunnel_register_fail", factory: factory) { [("error", $0), ("rpcName", "registerConnection")] }
         haConnections.set(0)
         concurrentRequests.set(0)
         tcpActiveSessions.set(0)
@@ -83,26 +85,13 @@ public final class ConnectorMetrics: Sendable {
 
     /// A response sent for a proxied request: `cloudflared_tunnel_response_by_code{status_code}`.
     func recordResponse(status: Int) {
-        let counter = responsesByCode.withLock { counters in
-            if let counter = counters[status] { return counter }
-            let counter = Counter(label: "cloudflared_tunnel_response_by_code", dimensions: [("status_code", "\(status)")], factory: factory)
-            counters[status] = counter
-            return counter
-        }
-        counter.increment()
+        responsesByCode.increment(status)
     }
 
     /// A registration the edge refused: `cloudflared_tunnel_tunnel_register_fail{error,rpcName}`,
     /// `error` being `dup_edge_conn` or `server_error` as in cloudflared.
     func recordRegisterFailure(duplicate: Bool) {
-        let error = duplicate ? "dup_edge_conn" : "server_error"
-        let counter = registerFailures.withLock { counters in
-            if let counter = counters[error] { return counter }
-            let counter = Counter(label: "cloudflared_tunnel_tunnel_register_fail", dimensions: [("error", error), ("rpcName", "registerConnection")], factory: factory)
-            counters[error] = counter
-            return counter
-        }
-        counter.increment()
+        registerFailures.increment(duplicate ? "dup_edge_conn" : "server_error")
     }
 
     /// Connection `index` is registered at `location` (1) or no longer there (0):
