@@ -16,6 +16,12 @@ public struct EdgeSetup: Sendable {
     public var generatedCAPath: String?
     /// Things worth telling the user that do not stop the edge.
     public var warnings: [String]
+    /// Where the control plane's API listens; `nil` when it is off.
+    public var apiAddress: (host: String, port: Int)?
+    /// Largest API request body, in bytes.
+    public var apiMaxBodyBytes: Int
+    /// The domain of `<tunnel-id>.<domain>` hostnames.
+    public var tunnelDomain: String
 }
 
 extension EdgeConfigFile {
@@ -103,13 +109,28 @@ extension EdgeConfigFile {
                 limits.http2.maxResetStreams = value
             }
         }
+        var runningTunnelLimit: Int? = 1000
+        if let value = self.limits?.runningTunnelsPerAccount {
+            guard value >= 0 else { throw fail("limits.runningTunnelsPerAccount", "must be 0 (no limit) or more") }
+            runningTunnelLimit = value == 0 ? nil : value
+        }
+        var api: (host: String, port: Int)? = ("127.0.0.1", 8787)
+        if let text = self.api?.address {
+            api = text == "off" ? nil : try address("api.address", text, default: ("127.0.0.1", 8787))
+        }
+        let apiMaxBodyBytes = self.api?.maxBodyBytes ?? 65536
+        guard apiMaxBodyBytes >= 1024 else { throw fail("api.maxBodyBytes", "must be at least 1024") }
+        let tunnelDomain = (self.tunnelDomain ?? "cfargotunnel.com").lowercased()
+        guard !tunnelDomain.isEmpty, !tunnelDomain.contains("/"), !tunnelDomain.contains(" "), !tunnelDomain.hasPrefix(".") else {
+            throw fail("tunnelDomain", "\(String(reflecting: tunnelDomain)) is not a domain name (example: tunnels.example.com)")
+        }
         var configuration = EdgeConfiguration(
             certificateChain: chain, privateKey: key,
             connectorHost: connectorHost, connectorPort: connectorPort,
             visitorHost: visitorHost, visitorPort: visitorPort,
             locationName: location ?? "SELF",
             gracePeriod: try duration("gracePeriod", gracePeriod, default: .seconds(30)),
-            visitorLimits: limits)
+            visitorLimits: limits, maxRunningTunnelsPerAccount: runningTunnelLimit)
         if let tls = visitors?.tls {
             let (host, port) = try address("visitors.tls.address", tls.address, default: ("127.0.0.1", 8443))
             let (tlsChain, tlsKey) = try certificate("visitors.tls", tls)
@@ -158,7 +179,8 @@ extension EdgeConfigFile {
         }
         return EdgeSetup(
             configuration: configuration, tunnels: tunnels, stateDirectory: stateDirectory,
-            generatedCAPath: connectors?.certificate == nil ? generated?.caPath : nil, warnings: warnings)
+            generatedCAPath: connectors?.certificate == nil ? generated?.caPath : nil, warnings: warnings,
+            apiAddress: api, apiMaxBodyBytes: apiMaxBodyBytes, tunnelDomain: tunnelDomain)
     }
 
     /// Loads a PEM chain and key; the error names the file and says what is wrong.

@@ -22,6 +22,25 @@ public struct EdgeConfigFile: Sendable, Hashable, Decodable {
     public var limits: Limits?
     /// Tunnels the edge accepts without a control plane.
     public var tunnels: [StaticTunnel]?
+    /// The control plane's HTTP API listener.
+    public var api: API?
+    /// The domain whose `<tunnel-id>.<domain>` hostnames route to that tunnel (the target of
+    /// a tunnel's CNAME records). Default `cfargotunnel.com`.
+    public var tunnelDomain: String?
+
+    /// The Cloudflare-v4-compatible API (`tunnelctl tunnel …`, `cloudflared tunnel --api-url`).
+    public struct API: Sendable, Hashable, Decodable {
+        /// `host:port`; `off` turns the API off. Default `127.0.0.1:8787`.
+        public var address: String?
+        /// Largest request body, in bytes. Default 65536.
+        public var maxBodyBytes: Int?
+
+        /// Creates an API entry.
+        public init(address: String? = nil, maxBodyBytes: Int? = nil) {
+            self.address = address
+            self.maxBodyBytes = maxBodyBytes
+        }
+    }
 
     /// A listener address and, optionally, its certificate.
     public struct Listener: Sendable, Hashable, Decodable {
@@ -68,6 +87,8 @@ public struct EdgeConfigFile: Sendable, Hashable, Decodable {
         public var maxConcurrentStreams: Int?
         /// Streams a visitor may reset per window (rapid-reset protection).
         public var maxResetStreams: Int?
+        /// Tunnels one account may run at once; 0 for no limit. Default 1000.
+        public var runningTunnelsPerAccount: Int?
     }
 
     /// A tunnel declared in the file: either a cloudflared credentials file or its three fields.

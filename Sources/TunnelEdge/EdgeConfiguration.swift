@@ -25,6 +25,9 @@ public struct EdgeConfiguration: Sendable {
     public var visitorLimits: VisitorLimits
     /// An optional second visitor listener with TLS (ALPN `h2` and `http/1.1`). Default `nil`.
     public var visitorTLS: VisitorTLSConfiguration?
+    /// Tunnels one account may run at once (tunnels with a registered connection); the next
+    /// tunnel's registration is refused without retry. `nil` for no limit. Default 1000.
+    public var maxRunningTunnelsPerAccount: Int?
 
     /// Creates a configuration; see each property for defaults.
     public init(
@@ -38,8 +41,10 @@ public struct EdgeConfiguration: Sendable {
         registrationTimeout: Duration = .seconds(10),
         gracePeriod: Duration = .seconds(30),
         visitorLimits: VisitorLimits = VisitorLimits(),
-        visitorTLS: VisitorTLSConfiguration? = nil
+        visitorTLS: VisitorTLSConfiguration? = nil,
+        maxRunningTunnelsPerAccount: Int? = 1000
     ) {
+        self.maxRunningTunnelsPerAccount = maxRunningTunnelsPerAccount
         self.certificateChain = certificateChain
         self.privateKey = privateKey
         self.connectorHost = connectorHost

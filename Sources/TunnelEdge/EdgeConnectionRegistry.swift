@@ -12,6 +12,10 @@ public final class LiveConnection: Sendable {
     public let id: UUID
     /// The tunnel it serves.
     public let tunnelID: UUID
+    /// The account owning the tunnel.
+    public let accountTag: String
+    /// The edge's location name (`colo_name` in the API).
+    public let location: String
     /// Its slot on the connector (0…3).
     public let connIndex: Int
     /// The connector's ID (`clientId`).
@@ -28,9 +32,11 @@ public final class LiveConnection: Sendable {
     public let connection: ConnectorConnection
     private let state = Mutex<(outstanding: Int, draining: Bool)>((0, false))
 
-    init(id: UUID, tunnelID: UUID, connIndex: Int, connectorID: UUID, version: String, arch: String, remoteAddress: String, connection: ConnectorConnection) {
+    init(id: UUID, tunnelID: UUID, accountTag: String, location: String, connIndex: Int, connectorID: UUID, version: String, arch: String, remoteAddress: String, connection: ConnectorConnection) {
         self.id = id
         self.tunnelID = tunnelID
+        self.accountTag = accountTag
+        self.location = location
         self.connIndex = connIndex
         self.connectorID = connectorID
         self.version = version
@@ -58,16 +64,34 @@ public final class EdgeConnectionRegistry: Sendable {
     /// Creates an empty registry.
     public init() {}
 
+    /// Why a connection was not added.
+    enum AddRefusal: Error, Equatable {
+        /// The account runs as many tunnels as it may.
+        case runningTunnelLimit(Int)
+    }
+
     /// Adds a registered connection. A connection from the same connector and slot replaces
-    /// the older one (a reconnect), which is returned so the caller can close it.
-    func add(_ connection: LiveConnection) -> LiveConnection? {
+    /// the older one (a reconnect), which is returned so the caller can close it. When
+    /// `runningTunnelLimit` is set, a connection that would start one more running tunnel of
+    /// its account than that is refused; the check and the insertion are one atomic step.
+    func add(_ connection: LiveConnection, runningTunnelLimit: Int? = nil) -> Result<LiveConnection?, AddRefusal> {
         connections.withLock { table in
+            if let limit = runningTunnelLimit, table[connection.tunnelID]?.isEmpty ?? true {
+                var running = 0
+                for list in table.values where list.first?.accountTag == connection.accountTag { running += 1 }
+                if running >= limit { return .failure(.runningTunnelLimit(limit)) }
+            }
             var list = table[connection.tunnelID] ?? []
             let replaced = list.firstIndex { $0.connectorID == connection.connectorID && $0.connIndex == connection.connIndex }.map { list.remove(at: $0) }
             list.append(connection)
             table[connection.tunnelID] = list
-            return replaced
+            return .success(replaced)
         }
+    }
+
+    /// Running tunnels (with at least one registered connection) of an account.
+    public func runningTunnels(accountTag: String) -> Int {
+        connections.withLock { table in table.values.filter { $0.first?.accountTag == accountTag }.count }
     }
 
     /// Removes a connection (closed or unregistered).
@@ -78,9 +102,17 @@ public final class EdgeConnectionRegistry: Sendable {
         }
     }
 
-    /// Removes and returns every connection of a tunnel (revocation).
-    func removeAll(tunnelID: UUID) -> [LiveConnection] {
-        connections.withLock { $0.removeValue(forKey: tunnelID) ?? [] }
+    /// Removes and returns the connections of a tunnel (revocation, cleanup): all of them, or
+    /// those of one connector.
+    func removeAll(tunnelID: UUID, connectorID: UUID? = nil) -> [LiveConnection] {
+        connections.withLock { table in
+            guard let list = table[tunnelID] else { return [] }
+            guard let connectorID else { return table.removeValue(forKey: tunnelID) ?? [] }
+            let removed = list.filter { $0.connectorID == connectorID }
+            let kept = list.filter { $0.connectorID != connectorID }
+            table[tunnelID] = kept.isEmpty ? nil : kept
+            return removed
+        }
     }
 
     /// The registered connections of a tunnel, draining ones included.

@@ -15,12 +15,14 @@ final class EdgeRegistrationHandler: RegistrationServer {
     let connection: ConnectorConnection
     let remoteAddress: String
     let locationName: String
+    let runningTunnelLimit: Int?
     let events: EdgeEventSink
     let metrics: EdgeMetrics
     let logger: Logger
     private let state = Mutex<(live: LiveConnection?, refused: Bool)>((nil, false))
 
-    init(store: any EdgeTunnelStore, registry: EdgeConnectionRegistry, connection: ConnectorConnection, remoteAddress: String, locationName: String, events: EdgeEventSink, metrics: EdgeMetrics, logger: Logger) {
+    init(store: any EdgeTunnelStore, registry: EdgeConnectionRegistry, connection: ConnectorConnection, remoteAddress: String, locationName: String, runningTunnelLimit: Int?, events: EdgeEventSink, metrics: EdgeMetrics, logger: Logger) {
+        self.runningTunnelLimit = runningTunnelLimit
         self.store = store
         self.registry = registry
         self.connection = connection
@@ -51,11 +53,16 @@ final class EdgeRegistrationHandler: RegistrationServer {
         let client = params.options.client
         let connectorID = client.clientID.count == 16 ? UUID(tunnelIDBytes: client.clientID) : UUID()
         let live = LiveConnection(
-            id: UUID(), tunnelID: tunnelID, connIndex: Int(params.connIndex), connectorID: connectorID,
-            version: client.version, arch: client.arch, remoteAddress: remoteAddress, connection: connection)
-        state.withLock { $0.live = live }
-        if let replaced = registry.add(live) {
-            await replaced.connection.close()
+            id: UUID(), tunnelID: tunnelID, accountTag: tunnel.accountTag, location: locationName, connIndex: Int(params.connIndex),
+            connectorID: connectorID, version: client.version, arch: client.arch, remoteAddress: remoteAddress, connection: connection)
+        switch registry.add(live, runningTunnelLimit: runningTunnelLimit) {
+        case .failure(.runningTunnelLimit(let limit)):
+            return refuse(
+                "account \(tunnel.accountTag) already runs \(limit) tunnels, its limit; stop one of them (or ask the edge operator to raise limits.runningTunnelsPerAccount in edge.yml) before running tunnel \(tunnelID.lowercasedString)",
+                retry: false)
+        case .success(let replaced):
+            state.withLock { $0.live = live }
+            if let replaced { await replaced.connection.close() }
         }
         logger.info("registered tunnel connection", metadata: [
             "tunnel": "\(tunnelID.lowercasedString)", "connIndex": "\(live.connIndex)", "connection": "\(live.id.lowercasedString)",

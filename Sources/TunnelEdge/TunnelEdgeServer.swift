@@ -184,6 +184,25 @@ public final class TunnelEdgeServer: Service, Sendable {
         logger.info("edge stopped")
     }
 
+    /// Closes the live connections of a tunnel, or of one of its connectors: revocation when the
+    /// tunnel was deleted (its reconnects are then refused by the store), `tunnel cleanup`
+    /// otherwise. Returns how many connections were closed.
+    @discardableResult
+    public func disconnect(tunnelID: UUID, connectorID: UUID? = nil) async -> Int {
+        let removed = registry.removeAll(tunnelID: tunnelID, connectorID: connectorID)
+        for live in removed {
+            live.markDraining()
+            await live.connection.close()
+        }
+        if !removed.isEmpty {
+            logger.info("closed tunnel connections", metadata: [
+                "tunnel": "\(tunnelID.lowercasedString)", "connections": "\(removed.count)",
+                "connector": "\(connectorID?.lowercasedString ?? "all")",
+            ])
+        }
+        return removed.count
+    }
+
     private func failBinding(_ message: String) {
         let waiters = bound.withLock { state in
             state.error = message
@@ -204,7 +223,8 @@ public final class TunnelEdgeServer: Service, Sendable {
         let remote = connection.remoteAddressDescription
         let handler = EdgeRegistrationHandler(
             store: store, registry: registry, connection: connection, remoteAddress: remote,
-            locationName: configuration.locationName, events: events, metrics: metrics, logger: logger)
+            locationName: configuration.locationName, runningTunnelLimit: configuration.maxRunningTunnelsPerAccount,
+            events: events, metrics: metrics, logger: logger)
         do {
             try await connection.run { control in
                 try await withThrowingTaskGroup(of: Void.self) { group in

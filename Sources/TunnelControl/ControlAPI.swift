@@ -1,0 +1,250 @@
+public import Foundation
+public import Hummingbird
+import Logging
+import NIOCore
+import TunnelCore
+
+/// The Cloudflare-v4-compatible HTTP API of the control plane, as Hummingbird routes under
+/// `/client/v4`: the tunnel endpoints cloudflared calls (management-api.md A4 #1–#7), the
+/// audit log and token verification. Docs/openapi.yaml is its contract.
+///
+/// Every answer, errors included, is a v4 envelope with `Content-Type: application/json`
+/// (exactly: cloudflared ignores error bodies otherwise); success is always 200.
+public enum ControlAPI {
+    /// The path prefix (cloudflared's `--api-url http://HOST:PORT/client/v4`).
+    public static let basePath = "/client/v4"
+
+    /// The responder: routes wrapped so that every error becomes a v4 error body.
+    public static func responder(controlPlane: ControlPlane, maxBodyBytes: Int = 65536) -> some HTTPResponder<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        let api = Handlers(controlPlane: controlPlane, maxBodyBytes: maxBodyBytes)
+        let tunnels = "\(basePath)/accounts/:account/cfd_tunnel"
+        router.post(RouterPath(tunnels)) { request, context in try await api.createTunnel(request, context) }
+        router.get(RouterPath(tunnels)) { request, context in try await api.listTunnels(request, context) }
+        router.get(RouterPath("\(tunnels)/:tunnel")) { request, context in try await api.getTunnel(request, context) }
+        router.delete(RouterPath("\(tunnels)/:tunnel")) { request, context in try await api.deleteTunnel(request, context) }
+        router.get(RouterPath("\(tunnels)/:tunnel/token")) { request, context in try await api.tunnelToken(request, context) }
+        router.get(RouterPath("\(tunnels)/:tunnel/connections")) { request, context in try await api.connections(request, context) }
+        router.delete(RouterPath("\(tunnels)/:tunnel/connections")) { request, context in try await api.cleanup(request, context) }
+        router.get(RouterPath("\(basePath)/accounts/:account/audit_logs")) { request, context in try await api.audit(request, context) }
+        router.get(RouterPath("\(basePath)/user/tokens/verify")) { request, context in try await api.verifyToken(request, context) }
+        return ErrorEnvelopeResponder(inner: router.buildResponder(), logger: controlPlane.logger)
+    }
+
+    /// A JSON response with the v4 envelope.
+    static func json<Result: Codable & Sendable>(_ envelope: V4.Envelope<Result>, status: HTTPResponse.Status = .ok) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let data = (try? encoder.encode(envelope)) ?? Data(#"{"success":false,"errors":[{"code":1000,"message":"encoding failed"}],"messages":[],"result":null}"#.utf8)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The v4 error body for `error`.
+    static func errorResponse(_ error: ControlPlaneError) -> Response {
+        json(V4.Envelope<String>(success: false, errors: [V4.ErrorItem(code: error.apiCode, message: error.message)], result: nil),
+             status: HTTPResponse.Status(code: error.httpStatus))
+    }
+}
+
+/// Turns every failure into a v4 error body: ``ControlPlaneError``s as they are, Hummingbird's
+/// (no route, body too large) mapped, anything else logged and answered 500.
+struct ErrorEnvelopeResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == BasicRequestContext {
+    let inner: Inner
+    let logger: Logger
+
+    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        do {
+            return try await inner.respond(to: request, context: context)
+        } catch let error as ControlPlaneError {
+            if error.httpStatus >= 500 { logger.error("API request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"]) }
+            return ControlAPI.errorResponse(error)
+        } catch is NIOTooManyBytesError {
+            return ControlAPI.errorResponse(.bodyTooLarge(limit: 0))
+        } catch let error as HTTPError {
+            switch error.status {
+            case .notFound: return ControlAPI.errorResponse(.noRoute())
+            case .methodNotAllowed: return ControlAPI.errorResponse(.methodNotAllowed())
+            case .contentTooLarge: return ControlAPI.errorResponse(.bodyTooLarge(limit: 0))
+            default: return ControlAPI.errorResponse(.invalidRequest(error.body ?? "invalid request"))
+            }
+        } catch {
+            logger.error("API request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            return ControlAPI.errorResponse(.storage("\(error)"))
+        }
+    }
+}
+
+/// The endpoint handlers: parse and validate, authenticate, call the control plane, render.
+struct Handlers: Sendable {
+    let controlPlane: ControlPlane
+    let maxBodyBytes: Int
+
+    /// The token, checked against the path's account.
+    func authorize(_ request: Request, _ context: BasicRequestContext) async throws -> (accountID: String, actor: String) {
+        let token = try await controlPlane.authenticate(authorization: request.headers[.authorization])
+        let account = context.parameters.get("account") ?? ""
+        try controlPlane.authorize(token, accountID: account)
+        return (account, "token:\(token.id)")
+    }
+
+    func tunnelID(_ request: Request, _ context: BasicRequestContext) throws -> UUID {
+        let text = context.parameters.get("tunnel") ?? ""
+        guard let id = UUID(tunnelIDString: text) else { throw ControlPlaneError.invalidObjectIdentifier(request.uri.path) }
+        return id
+    }
+
+    func createTunnel(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let (account, actor) = try await authorize(request, context)
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw ControlPlaneError.bodyTooLarge(limit: maxBodyBytes)
+        }
+        let create: V4.CreateTunnelRequest
+        do {
+            create = try JSONDecoder().decode(V4.CreateTunnelRequest.self, from: Data(body.readableBytesView))
+        } catch let error as DecodingError {
+            throw ControlPlaneError.invalidRequest("request body: \(Self.describe(error))")
+        } catch {
+            throw ControlPlaneError.invalidRequest("request body is not JSON")
+        }
+        let tunnel = try await controlPlane.createTunnel(accountID: account, name: create.name, secretBase64: create.tunnelSecret, actor: actor)
+        return ControlAPI.json(V4.Envelope(success: true, result: tunnel))
+    }
+
+    func listTunnels(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let (account, _) = try await authorize(request, context)
+        let query = QueryParameters(request.uri.query)
+        var filter = TunnelFilter()
+        filter.isDeleted = try query.bool("is_deleted")
+        filter.name = query["name"]
+        filter.namePrefix = query["name_prefix"].flatMap { $0.isEmpty ? nil : $0 }
+        filter.excludePrefix = query["exclude_prefix"].flatMap { $0.isEmpty ? nil : $0 }
+        filter.existedAt = try query.date("existed_at")
+        filter.id = try query.uuid("uuid")
+        let (page, perPage) = try query.paging(defaultPerPage: ControlPlane.defaultPageSize)
+        let result = try await controlPlane.listTunnels(accountID: account, filter: filter, page: page, perPage: perPage)
+        return ControlAPI.json(V4.Envelope(
+            success: true, result: result.items,
+            resultInfo: V4.ResultInfo(count: result.items.count, page: page, perPage: perPage, totalCount: result.totalCount)))
+    }
+
+    func getTunnel(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let (account, _) = try await authorize(request, context)
+        let tunnel = try await controlPlane.tunnel(accountID: account, id: try tunnelID(request, context))
+        return ControlAPI.json(V4.Envelope(success: true, result: tunnel))
+    }
+
+    func deleteTunnel(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let (account, actor) = try await authorize(request, context)
+        let id = try tunnelID(request, context)
+        let cascade = try QueryParameters(request.uri.query).bool("cascade") ?? false
+        let tunnel = try await controlPlane.deleteTunnel(accountID: account, id: id, cascade: cascade, actor: actor)
+        return ControlAPI.json(V4.Envelope(success: true, result: tunnel))
+    }
+
+    func tunnelToken(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let (account, _) = try await authorize(request, context)
+        let token = try await controlPlane.tunnelToken(accountID: account, id: try tunnelID(request, context))
+        return ControlAPI.json(V4.Envelope(success: true, result: token))
+    }
+
+    func connections(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let (account, _) = try await authorize(request, context)
+        let clients = try await controlPlane.activeClients(accountID: account, id: try tunnelID(request, context))
+        return ControlAPI.json(V4.Envelope(success: true, result: clients))
+    }
+
+    func cleanup(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let (account, actor) = try await authorize(request, context)
+        let id = try tunnelID(request, context)
+        let connector = try QueryParameters(request.uri.query).uuid("client_id")
+        try await controlPlane.cleanupConnections(accountID: account, id: id, connectorID: connector, actor: actor)
+        return ControlAPI.json(V4.Envelope<String>(success: true, result: nil))
+    }
+
+    func audit(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let (account, _) = try await authorize(request, context)
+        let query = QueryParameters(request.uri.query)
+        let filter = AuditFilter(since: try query.date("since"), tunnelID: try query.uuid("tunnel_id"))
+        let (page, perPage) = try query.paging(defaultPerPage: 100)
+        let result = try await controlPlane.auditLog(accountID: account, filter: filter, page: page, perPage: perPage)
+        return ControlAPI.json(V4.Envelope(
+            success: true, result: result.items,
+            resultInfo: V4.ResultInfo(count: result.items.count, page: page, perPage: perPage, totalCount: result.totalCount)))
+    }
+
+    func verifyToken(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let token = try await controlPlane.authenticate(authorization: request.headers[.authorization])
+        return ControlAPI.json(V4.Envelope(success: true, result: ["id": token.id, "status": "active"]))
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _): return "\(key.stringValue) is required"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? "expected a JSON object" : "\(path) has the wrong type"
+        case .dataCorrupted: return "not valid JSON"
+        @unknown default: return "not valid JSON"
+        }
+    }
+}
+
+/// A query string decoded as Go's `url.Values` encodes it (`+` is a space), first value wins.
+struct QueryParameters: Sendable {
+    private var values: [String: String] = [:]
+
+    init(_ query: String?) {
+        for pair in (query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String? {
+                String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            }
+            guard let key = decode(parts[0]) else { continue }
+            let value = parts.count > 1 ? decode(parts[1]) : ""
+            if values[key] == nil, let value { values[key] = value }
+        }
+    }
+
+    subscript(key: String) -> String? { values[key] }
+
+    func bool(_ key: String) throws -> Bool? {
+        guard let text = values[key] else { return nil }
+        switch text.lowercased() {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw ControlPlaneError.invalidRequest("\(key) must be true or false")
+        }
+    }
+
+    func uuid(_ key: String) throws -> UUID? {
+        guard let text = values[key] else { return nil }
+        guard let id = UUID(tunnelIDString: text) else { throw ControlPlaneError.invalidRequest("\(key) must be a UUID") }
+        return id
+    }
+
+    func date(_ key: String) throws -> Date? {
+        guard let text = values[key] else { return nil }
+        guard let date = V4.parseTimestamp(text) else { throw ControlPlaneError.invalidRequest("\(key) must be an RFC 3339 time (2024-05-31T13:26:00Z)") }
+        return date
+    }
+
+    func paging(defaultPerPage: Int) throws -> (page: Int, perPage: Int) {
+        var page = 1
+        var perPage = defaultPerPage
+        if let text = values["page"] {
+            guard let value = Int(text), value >= 1, value <= 1_000_000 else { throw ControlPlaneError.invalidRequest("page must be a whole number from 1") }
+            page = value
+        }
+        if let text = values["per_page"] {
+            guard let value = Int(text), value >= 1 else { throw ControlPlaneError.invalidRequest("per_page must be a whole number from 1 to \(ControlPlane.maxPageSize)") }
+            perPage = min(value, ControlPlane.maxPageSize)
+        }
+        return (page, perPage)
+    }
+}

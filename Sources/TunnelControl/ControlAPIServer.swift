@@ -1,0 +1,72 @@
+public import Hummingbird
+public import Logging
+public import NIOCore
+public import ServiceLifecycle
+import Synchronization
+
+/// The control plane's API listener as a `Service`: Hummingbird over HTTP/1.1.
+///
+/// ```swift
+/// let server = ControlAPIServer(controlPlane: controlPlane, host: "127.0.0.1", port: 0)
+/// async let running: Void = server.run()
+/// let address = try await server.listeningAddress()
+/// ```
+public final class ControlAPIServer: Service, Sendable {
+    let controlPlane: ControlPlane
+    let host: String
+    let port: Int
+    let maxBodyBytes: Int
+    let logger: Logger
+    private let bound = Mutex<(address: SocketAddress?, error: (any Error)?, waiters: [CheckedContinuation<SocketAddress, any Error>])>((nil, nil, []))
+
+    /// Creates the listener; `port` 0 picks a free one. Request bodies over `maxBodyBytes`
+    /// (default 64 KiB) are answered 413.
+    public init(controlPlane: ControlPlane, host: String = "127.0.0.1", port: Int = 8787, maxBodyBytes: Int = 65536, logger: Logger = Logger(label: "tunnel.control.api")) {
+        self.controlPlane = controlPlane
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+    }
+
+    /// Waits until the listener is bound and returns its address; throws if binding failed.
+    public func listeningAddress() async throws -> SocketAddress {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<SocketAddress, any Error>? = bound.withLock { state in
+                if let address = state.address { return .success(address) }
+                if let error = state.error { return .failure(error) }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    /// Serves until graceful shutdown.
+    public func run() async throws {
+        let application = Application(
+            responder: ControlAPI.responder(controlPlane: controlPlane, maxBodyBytes: maxBodyBytes),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { [self] channel in
+                guard let address = channel.localAddress else { return }
+                let waiters = bound.withLock { state in
+                    state.address = address
+                    defer { state.waiters = [] }
+                    return state.waiters
+                }
+                for waiter in waiters { waiter.resume(returning: address) }
+            },
+            logger: logger)
+        do {
+            try await application.run()
+        } catch {
+            let waiters = bound.withLock { state in
+                state.error = error
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume(throwing: error) }
+            throw error
+        }
+    }
+}

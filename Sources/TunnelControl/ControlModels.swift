@@ -1,0 +1,246 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+public import TunnelCore
+
+/// An account: it owns zones, API tokens and tunnels.
+public struct Account: Hashable, Sendable, Codable {
+    /// The account tag (32 lowercase hex digits), as in cert.pem's `accountID`.
+    public var id: String
+    /// A unique human name.
+    public var name: String
+    /// When it was created.
+    public var createdAt: Date
+
+    /// Creates an account record.
+    public init(id: String, name: String, createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+    }
+}
+
+/// A DNS zone (a hostname of an account, e.g. `example.test`).
+public struct Zone: Hashable, Sendable, Codable {
+    /// The zone tag (32 lowercase hex digits), as in cert.pem's `zoneID`.
+    public var id: String
+    /// The owning account's tag.
+    public var accountID: String
+    /// The zone name, lowercase, without a trailing dot.
+    public var name: String
+
+    /// Creates a zone record.
+    public init(id: String, accountID: String, name: String) {
+        self.id = id
+        self.accountID = accountID
+        self.name = name
+    }
+}
+
+/// An API token's record. The token itself is shown once, when created; the store keeps its
+/// SHA-256 digest only.
+public struct APITokenRecord: Hashable, Sendable, Codable {
+    /// The token's public ID (used to revoke it).
+    public var id: String
+    /// The account it acts for.
+    public var accountID: String
+    /// Who it is for (`admin`, a service name).
+    public var name: String
+    /// When it was created.
+    public var createdAt: Date
+    /// When it was revoked; revoked tokens are refused.
+    public var revokedAt: Date?
+
+    /// Creates a token record.
+    public init(id: String, accountID: String, name: String, createdAt: Date, revokedAt: Date? = nil) {
+        self.id = id
+        self.accountID = accountID
+        self.name = name
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// A named tunnel as the control plane stores it.
+public struct StoredTunnel: Hashable, Sendable {
+    /// The tunnel ID.
+    public var id: UUID
+    /// The owning account's tag.
+    public var accountID: String
+    /// Its name, unique among the account's live tunnels.
+    public var name: String
+    /// The secret connectors present.
+    public var secret: TunnelSecret
+    /// When it was created.
+    public var createdAt: Date
+    /// When it was deleted (soft delete: it still lists with `is_deleted=true`).
+    public var deletedAt: Date?
+    /// When a connection last registered.
+    public var lastActiveAt: Date?
+    /// When its last connection ended.
+    public var lastInactiveAt: Date?
+
+    /// Creates a tunnel record.
+    public init(id: UUID, accountID: String, name: String, secret: TunnelSecret, createdAt: Date, deletedAt: Date? = nil, lastActiveAt: Date? = nil, lastInactiveAt: Date? = nil) {
+        self.id = id
+        self.accountID = accountID
+        self.name = name
+        self.secret = secret
+        self.createdAt = createdAt
+        self.deletedAt = deletedAt
+        self.lastActiveAt = lastActiveAt
+        self.lastInactiveAt = lastInactiveAt
+    }
+
+    /// The tunnel token (`tunnel run --token`).
+    public var token: TunnelToken {
+        TunnelToken(accountTag: accountID, tunnelSecret: secret, tunnelID: id)
+    }
+}
+
+/// Which tunnels a list returns; every filter is optional (cloudflared's `cfd_tunnel` query).
+public struct TunnelFilter: Hashable, Sendable {
+    /// `true`: deleted tunnels only; `false`: live only; `nil`: both.
+    public var isDeleted: Bool?
+    /// Exact name.
+    public var name: String?
+    /// Names starting with this.
+    public var namePrefix: String?
+    /// Names not starting with this.
+    public var excludePrefix: String?
+    /// Tunnels that existed at this time: created at or before it, deleted after it (or not).
+    public var existedAt: Date?
+    /// One tunnel ID.
+    public var id: UUID?
+
+    /// Creates a filter; everything passes by default.
+    public init(isDeleted: Bool? = nil, name: String? = nil, namePrefix: String? = nil, excludePrefix: String? = nil, existedAt: Date? = nil, id: UUID? = nil) {
+        self.isDeleted = isDeleted
+        self.name = name
+        self.namePrefix = namePrefix
+        self.excludePrefix = excludePrefix
+        self.existedAt = existedAt
+        self.id = id
+    }
+}
+
+/// One page of a list, with the total over all pages.
+public struct Page<Item: Sendable>: Sendable {
+    /// The items of this page.
+    public var items: [Item]
+    /// The 1-based page number.
+    public var page: Int
+    /// The page size asked for.
+    public var perPage: Int
+    /// Items on all pages together.
+    public var totalCount: Int
+
+    /// Creates a page.
+    public init(items: [Item], page: Int, perPage: Int, totalCount: Int) {
+        self.items = items
+        self.page = page
+        self.perPage = perPage
+        self.totalCount = totalCount
+    }
+}
+
+/// What an audit event records.
+public enum AuditAction: String, Hashable, Sendable, Codable, CaseIterable {
+    /// A connector connection registered.
+    case registered = "tunnel.registered"
+    /// A connector connection unregistered or was lost.
+    case unregistered = "tunnel.unregistered"
+    /// A tunnel was created.
+    case tunnelCreated = "tunnel.created"
+    /// A tunnel was deleted (its credentials revoked).
+    case tunnelDeleted = "tunnel.deleted"
+    /// An API token was created.
+    case tokenCreated = "token.created"
+    /// An API token was revoked.
+    case tokenRevoked = "token.revoked"
+    /// An account was created.
+    case accountCreated = "account.created"
+}
+
+/// One entry of an account's audit log.
+public struct AuditEvent: Hashable, Sendable {
+    /// Position in the log (increasing).
+    public var id: Int64
+    /// The account.
+    public var accountID: String
+    /// When it happened.
+    public var at: Date
+    /// What happened.
+    public var action: AuditAction
+    /// Who did it: `token:<id>`, `admin` (edge host commands) or `edge` (connector events).
+    public var actor: String
+    /// The tunnel concerned, if any.
+    public var tunnelID: UUID?
+    /// Details: connection ID, connIndex, client version, origin IP, location, token ID, name.
+    public var metadata: [String: String]
+
+    /// Creates an event.
+    public init(id: Int64 = 0, accountID: String, at: Date, action: AuditAction, actor: String, tunnelID: UUID? = nil, metadata: [String: String] = [:]) {
+        self.id = id
+        self.accountID = accountID
+        self.at = at
+        self.action = action
+        self.actor = actor
+        self.tunnelID = tunnelID
+        self.metadata = metadata
+    }
+}
+
+/// Which audit events a query returns.
+public struct AuditFilter: Hashable, Sendable {
+    /// Events at or after this time.
+    public var since: Date?
+    /// Events of this tunnel only.
+    public var tunnelID: UUID?
+
+    /// Creates a filter; everything passes by default.
+    public init(since: Date? = nil, tunnelID: UUID? = nil) {
+        self.since = since
+        self.tunnelID = tunnelID
+    }
+}
+
+/// A connector connection the control plane has on record (open or closed).
+public struct ConnectionRecord: Hashable, Sendable {
+    /// The connection ID the edge gave it.
+    public var id: UUID
+    /// The tunnel it serves.
+    public var tunnelID: UUID
+    /// The connector (`clientId`).
+    public var connectorID: UUID
+    /// Slot on the connector, 0…3.
+    public var connIndex: Int
+    /// The connector's version.
+    public var clientVersion: String
+    /// The connector's architecture.
+    public var arch: String
+    /// The connector's address as the edge saw it.
+    public var originIP: String
+    /// The edge's location name.
+    public var location: String
+    /// When it registered.
+    public var openedAt: Date
+    /// When it ended; `nil` while open.
+    public var closedAt: Date?
+
+    /// Creates a record.
+    public init(id: UUID, tunnelID: UUID, connectorID: UUID, connIndex: Int, clientVersion: String, arch: String, originIP: String, location: String, openedAt: Date, closedAt: Date? = nil) {
+        self.id = id
+        self.tunnelID = tunnelID
+        self.connectorID = connectorID
+        self.connIndex = connIndex
+        self.clientVersion = clientVersion
+        self.arch = arch
+        self.originIP = originIP
+        self.location = location
+        self.openedAt = openedAt
+        self.closedAt = closedAt
+    }
+}

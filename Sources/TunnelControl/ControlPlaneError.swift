@@ -1,0 +1,163 @@
+/// A refusal or failure of the control plane, with the HTTP status and Cloudflare v4 error code
+/// it is answered with.
+///
+/// The ``description`` says what is wrong and what to do next. Two errors are equal when they
+/// have the same code and message, wherever they were thrown.
+public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConvertible {
+    enum Code: Hashable, Sendable {
+        case unauthenticated
+        case wrongAccount
+        case invalidRequest
+        case tunnelNotFound
+        case invalidObjectIdentifier
+        case noRoute
+        case methodNotAllowed
+        case nameTaken
+        case bodyTooLarge
+        case tunnelHasConnections
+        case tunnelDeleted
+        case accountNotFound
+        case accountExists
+        case zoneTaken
+        case tokenNotFound
+        case storage
+    }
+
+    let code: Code
+
+    /// What went wrong and what to do next.
+    public let message: String
+
+    /// Where the error was raised in this library, for bug reports.
+    public let location: String
+
+    init(_ code: Code, _ message: String, file: String = #fileID, line: UInt = #line) {
+        self.code = code
+        self.message = message
+        self.location = "\(file):\(line)"
+    }
+
+    public static func == (lhs: ControlPlaneError, rhs: ControlPlaneError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+    }
+
+    public var description: String { message }
+
+    /// The HTTP status the API answers with.
+    public var httpStatus: Int {
+        switch code {
+        case .unauthenticated: 401
+        case .wrongAccount: 403
+        case .invalidRequest, .tunnelHasConnections, .tunnelDeleted: 400
+        case .tunnelNotFound, .invalidObjectIdentifier, .noRoute, .accountNotFound, .tokenNotFound: 404
+        case .methodNotAllowed: 405
+        case .nameTaken, .accountExists, .zoneTaken: 409
+        case .bodyTooLarge: 413
+        case .storage: 500
+        }
+    }
+
+    /// The numeric code in the v4 `errors` array (Docs/control-plane.md lists them).
+    public var apiCode: Int {
+        switch code {
+        case .unauthenticated, .wrongAccount: 10000
+        case .invalidRequest: 1001
+        case .tunnelNotFound: 1002
+        case .bodyTooLarge: 1004
+        case .nameTaken: 1013
+        case .tunnelHasConnections: 1022
+        case .tunnelDeleted: 1023
+        case .accountNotFound, .tokenNotFound: 1030
+        case .accountExists, .zoneTaken: 1031
+        case .noRoute: 7000
+        case .methodNotAllowed: 7001
+        case .invalidObjectIdentifier: 7003
+        case .storage: 1000
+        }
+    }
+
+    /// The request carried no API token, or one that is unknown or revoked.
+    public static func unauthenticated(file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.unauthenticated, "Authentication error", file: file, line: line)
+    }
+
+    /// The token belongs to another account than the one in the path.
+    public static func wrongAccount(file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.wrongAccount, "Authentication error", file: file, line: line)
+    }
+
+    /// The request is malformed: `problem` says how.
+    public static func invalidRequest(_ problem: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.invalidRequest, problem, file: file, line: line)
+    }
+
+    /// No tunnel with this ID in the account.
+    public static func tunnelNotFound(_ id: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.tunnelNotFound, "Tunnel not found: no tunnel with ID \(id) in this account", file: file, line: line)
+    }
+
+    /// A path segment that must be an identifier is not one.
+    public static func invalidObjectIdentifier(_ path: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.invalidObjectIdentifier, "Could not route to \(path), perhaps your object identifier is invalid?", file: file, line: line)
+    }
+
+    /// No endpoint at this path.
+    public static func noRoute(file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.noRoute, "No route for that URI", file: file, line: line)
+    }
+
+    /// The path exists but not with this method.
+    public static func methodNotAllowed(file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.methodNotAllowed, "Method not allowed for this URI", file: file, line: line)
+    }
+
+    /// A live tunnel of the account already has this name.
+    public static func nameTaken(_ name: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.nameTaken, "You already have a tunnel named \(name); pick another name or delete that tunnel first", file: file, line: line)
+    }
+
+    /// The request body is over the limit.
+    public static func bodyTooLarge(limit: Int, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.bodyTooLarge, "Request body too large: the limit is \(limit) bytes", file: file, line: line)
+    }
+
+    /// Deleting a tunnel that still has live connections, without `cascade`.
+    public static func tunnelHasConnections(_ id: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.tunnelHasConnections, "Tunnel \(id) has active connections; stop its connectors first or delete with cascade (tunnel delete -f)", file: file, line: line)
+    }
+
+    /// The tunnel was deleted: no token, no connections.
+    public static func tunnelDeleted(_ id: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.tunnelDeleted, "Tunnel \(id) has been deleted", file: file, line: line)
+    }
+
+    /// No account with this name or ID.
+    public static func accountNotFound(_ account: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.accountNotFound, "No account \(account); list them with `tunnelctl edge account list`", file: file, line: line)
+    }
+
+    /// An account with this name exists already.
+    public static func accountExists(_ name: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.accountExists, "An account named \(name) exists already; list them with `tunnelctl edge account list`", file: file, line: line)
+    }
+
+    /// Another account holds this zone.
+    public static func zoneTaken(_ zone: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.zoneTaken, "The zone \(zone) belongs to another account already", file: file, line: line)
+    }
+
+    /// No API token with this ID.
+    public static func tokenNotFound(_ id: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.tokenNotFound, "No API token \(id); the tokens of an account are listed by `tunnelctl edge token list`", file: file, line: line)
+    }
+
+    /// The store failed (disk full, file unreadable, corrupt database).
+    public static func storage(_ problem: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.storage, "The control-plane store failed: \(problem)", file: file, line: line)
+    }
+}
