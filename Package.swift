@@ -141,6 +141,9 @@ let package = Package(
                 "TunnelTransport",
                 "TunnelOrigin",
                 "TunnelEdge",
+                "TunnelControl",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -243,6 +246,20 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TunnelControlTests",
+            dependencies: [
+                "TunnelControl", "TunnelEdge", "TunnelTesting", "TunnelTransport", "TunnelOrigin", "TunnelCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            exclude: ["Peers"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

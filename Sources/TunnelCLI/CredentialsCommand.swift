@@ -75,7 +75,7 @@ struct InspectCredentialsCommand: ParsableCommand {
             ("Kind", "origin certificate (cert.pem)"),
             ("File", path),
             ("Zone ID", certificate.zoneID),
-            ("Account ID", certificate.accountID.isEmpty ? "<missing: log in again before creating tunnels>" : certificate.accountID),
+            ("Account ID", certificate.accountID.isEmpty ? "<missing: get a fresh cert.pem before creating tunnels>" : certificate.accountID),
             ("API token", "\(certificate.apiToken)"),
             ("Endpoint", certificate.endpoint ?? "<default>"),
         ]

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+import TunnelControl
 import TunnelCore
 import TunnelEdge
 import TunnelTransport
@@ -13,8 +14,8 @@ import UnixSignals
 struct EdgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edge",
-        abstract: "Run a self-hosted tunnel edge.",
-        subcommands: [EdgeServeCommand.self]
+        abstract: "Run a self-hosted tunnel edge and administer its control plane.",
+        subcommands: [EdgeServeCommand.self, EdgeAccountCommand.self, EdgeTokenCommand.self, EdgeAuditCommand.self]
     )
 }
 
@@ -28,7 +29,10 @@ struct EdgeServeCommand: AsyncParsableCommand {
             server name h2.cftunnel.com), visitors on 127.0.0.1:8080, and a CA and edge certificate \
             generated once into the state directory (hand its ca.pem to connectors as --cacert). \
             edge.yml declares listeners, certificates, limits and static tunnels; Docs/edge.md has \
-            a commented example. Flags win over the file. The first SIGINT/SIGTERM stops accepting \
+            a commented example. Flags win over the file. Tunnels, accounts, API tokens and the audit \
+            log live in control.sqlite in the state directory (created on first start); the \
+            control-plane API (cloudflared's v4 subset) listens on 127.0.0.1:8787 unless \
+            --api-address says otherwise. The first SIGINT/SIGTERM stops accepting \
             and lets in-flight requests finish within the grace period; a second one exits at once. \
             Exit status: 0 after a graceful stop, 1 when the configuration, a certificate or a \
             listening port is unusable.
@@ -56,6 +60,9 @@ struct EdgeServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Serve /metrics (Prometheus), /ready and /healthcheck on this address, e.g. 127.0.0.1:20241 (port 0 picks one). Off by default.", valueName: "host:port"))
     var metrics: String?
 
+    @Option(name: .customLong("api-address"), help: ArgumentHelp("Listen address of the control-plane API, or off (default: 127.0.0.1:8787; port 0 picks one).", valueName: "host:port"))
+    var apiAddress: String?
+
     @Option(name: .long, help: "debug, info, warn or error (default: info).")
     var loglevel = "info"
 
@@ -78,6 +85,7 @@ struct EdgeServeCommand: AsyncParsableCommand {
                     tls: EdgeConfigFile.Listener(address: visitorTLSAddress, certificate: tls?.certificate, key: tls?.key))
             }
             if let gracePeriod { file.gracePeriod = gracePeriod }
+            if let apiAddress { file.api = EdgeConfigFile.API(address: apiAddress, maxBodyBytes: file.api?.maxBodyBytes) }
             setup = try file.setup(configPath: config ?? "command line", stateDirectoryOverride: stateDirectory)
         } catch {
             Self.fail("\(error)")
@@ -91,11 +99,29 @@ struct EdgeServeCommand: AsyncParsableCommand {
             }
             metricsConfiguration = parsed
         }
+        let storePath = SQLControlStore.sqlitePath(stateDirectory: setup.stateDirectory)
+        let store: SQLControlStore
+        do {
+            store = try await SQLControlStore.openSQLite(path: storePath, logger: logger)
+            let closed = try await store.closeAllOpenConnections(at: Date())
+            if closed > 0 { logger.info("closed connection records left open by the previous run", metadata: ["count": "\(closed)"]) }
+        } catch {
+            Self.fail("\(error)")
+        }
+        let controlPlane = ControlPlane(store: store, logger: logger)
         let registry = PrometheusCollectorRegistry()
         let edge = TunnelEdgeServer(
-            configuration: setup.configuration, store: InMemoryTunnelStore(setup.tunnels),
+            configuration: setup.configuration,
+            store: controlPlane.edgeTunnelStore(staticTunnels: setup.tunnels, tunnelDomain: setup.tunnelDomain),
             metrics: EdgeMetrics(factory: PrometheusMetricsFactory(registry: registry)), logger: logger)
+        controlPlane.attach(edge)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var apiServer: ControlAPIServer?
+        if let api = setup.apiAddress {
+            let server = ControlAPIServer(controlPlane: controlPlane, host: api.host, port: api.port, maxBodyBytes: setup.apiMaxBodyBytes, logger: logger)
+            apiServer = server
+            services.append(.init(service: server))
+        }
         var metricsAddress: SocketAddress?
         if let metricsConfiguration {
             do {
@@ -113,6 +139,7 @@ struct EdgeServeCommand: AsyncParsableCommand {
         let events = edge.events.subscribe()
         let eventLogger = Task { await Self.log(events, logger: logger) }
         defer { eventLogger.cancel() }
+        let recorder = Task { await controlPlane.recordEdgeEvents(edge.events.subscribe()) }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, logger: logger))
         let watcher = Task {
@@ -146,12 +173,21 @@ struct EdgeServeCommand: AsyncParsableCommand {
             Self.say("listening for visitors on http://\(Self.format(addresses.visitor))")
             if let tls = addresses.visitorTLS { print("listening for visitors on https://\(Self.format(tls))") }
             if let metricsAddress { Self.say("metrics on http://\(Self.format(metricsAddress))/metrics") }
+            Self.say("control-plane store: \(storePath)")
+            if let apiServer {
+                do {
+                    let address = try await apiServer.listeningAddress()
+                    Self.say("control-plane API on http://\(Self.format(address))\(ControlAPI.basePath) (cloudflared: --api-url http://\(Self.format(address))\(ControlAPI.basePath))")
+                } catch {
+                    Self.fail("cannot serve the control-plane API on \(setup.apiAddress.map { "\($0.host):\($0.port)" } ?? ""): \(Self.describeBindError(error)); pick another --api-address (or off)")
+                }
+            }
             for tunnel in setup.tunnels {
                 let name = tunnel.name.isEmpty ? "" : " (\(tunnel.name))"
                 Self.say("tunnel \(tunnel.id.lowercasedString)\(name): \(tunnel.hostnames.isEmpty ? "no hostnames" : tunnel.hostnames.joined(separator: ", "))")
             }
-            if setup.tunnels.isEmpty {
-                Self.say("no tunnels declared: add them under tunnels: in edge.yml (see Docs/edge.md)")
+            if setup.tunnels.isEmpty && setup.apiAddress == nil {
+                Self.say("no tunnels declared: add them under tunnels: in edge.yml (see Docs/edge.md), or turn the API on to create them")
             }
             do {
                 try await tasks.waitForAll()
@@ -159,6 +195,15 @@ struct EdgeServeCommand: AsyncParsableCommand {
                 Self.fail("\(error)")
             }
         }
+        // The edge finished its events: let the recorder write the last ones, then close the store.
+        await recorder.value
+        try? await store.close()
+    }
+
+    static func describeBindError(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("Address already in use") || text.contains("errno: 98") { return "the address is already in use" }
+        return text
     }
 
     /// Writes a line to standard output at once (scripts and tests read the addresses).

@@ -26,9 +26,13 @@ struct TunnelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tunnel",
         abstract: "Create, route, inspect and run tunnels.",
-        subcommands: [TunnelIngressCommand.self, TunnelRunCommand.self]
+        subcommands: [
+            TunnelCreateCommand.self, TunnelListCommand.self, TunnelInfoCommand.self, TunnelDeleteCommand.self,
+            TunnelCleanupCommand.self, TunnelTokenCommand.self, TunnelRunCommand.self, TunnelIngressCommand.self,
+        ]
     )
 
     @OptionGroup var options: TunnelOptions
     @OptionGroup var runOptions: TunnelRunOptions
+    @OptionGroup var apiOptions: TunnelAPIOptions
 }

@@ -31,6 +31,20 @@ public enum ControlAPI {
         return ErrorEnvelopeResponder(inner: router.buildResponder(), logger: controlPlane.logger)
     }
 
+    /// The routes' paths, `*` standing for one parameter segment.
+    static let routePatterns: [[Substring]] = [
+        "client/v4/accounts/*/cfd_tunnel", "client/v4/accounts/*/cfd_tunnel/*", "client/v4/accounts/*/cfd_tunnel/*/token",
+        "client/v4/accounts/*/cfd_tunnel/*/connections", "client/v4/accounts/*/audit_logs", "client/v4/user/tokens/verify",
+    ].map { $0.split(separator: "/") }
+
+    /// Whether `path` is one of the routes (whatever the method).
+    static func isKnownPath(_ path: String) -> Bool {
+        let segments = path.split(separator: "/")
+        return routePatterns.contains { pattern in
+            pattern.count == segments.count && zip(pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
+        }
+    }
+
     /// A JSON response with the v4 envelope.
     static func json<Result: Codable & Sendable>(_ envelope: V4.Envelope<Result>, status: HTTPResponse.Status = .ok) -> Response {
         let encoder = JSONEncoder()
@@ -64,7 +78,9 @@ struct ErrorEnvelopeResponder<Inner: HTTPResponder>: HTTPResponder where Inner.C
             return ControlAPI.errorResponse(.bodyTooLarge(limit: 0))
         } catch let error as HTTPError {
             switch error.status {
-            case .notFound: return ControlAPI.errorResponse(.noRoute())
+            case .notFound:
+                // The router answers 404 for a known path with another method too.
+                return ControlAPI.errorResponse(ControlAPI.isKnownPath(request.uri.path) ? .methodNotAllowed() : .noRoute())
             case .methodNotAllowed: return ControlAPI.errorResponse(.methodNotAllowed())
             case .contentTooLarge: return ControlAPI.errorResponse(.bodyTooLarge(limit: 0))
             default: return ControlAPI.errorResponse(.invalidRequest(error.body ?? "invalid request"))

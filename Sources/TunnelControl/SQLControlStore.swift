@@ -58,6 +58,8 @@ public final class SQLControlStore: ControlStore {
             // waits out a concurrent writer instead of failing at once.
             try await database.raw("PRAGMA journal_mode=WAL").run()
             try await database.raw("PRAGMA busy_timeout=5000").run()
+            // In WAL mode NORMAL never corrupts the file; a power cut may lose the last commits.
+            try await database.raw("PRAGMA synchronous=NORMAL").run()
             try await database.raw("PRAGMA foreign_keys=ON").run()
             try await store.migrate(to: version, logger: logger)
         } catch {

@@ -22,9 +22,12 @@ struct EdgeServeCommandTests {
         let caPath: String?
 
         static func start(_ sandbox: Run.Sandbox, _ arguments: [String]) async throws -> RunningEdge {
-            let process = try sandbox.start(["edge", "serve", "--connector-address", "127.0.0.1:0", "--visitor-address", "127.0.0.1:0"] + arguments)
+            let api = arguments.contains("--api-address") ? [] : ["--api-address", "127.0.0.1:0"]
+            let process = try sandbox.start(["edge", "serve", "--connector-address", "127.0.0.1:0", "--visitor-address", "127.0.0.1:0"] + api + arguments)
             let visitors = try await process.waitForLine { $0.hasPrefix("listening for visitors on http://") || $0.hasPrefix("error:") }
             guard !visitors.hasPrefix("error:") else { throw PeerProcessError(message: visitors) }
+            // The API line comes last: once it is printed every listener is up.
+            _ = try await process.waitForLine { $0.hasPrefix("control-plane API on ") || $0.hasPrefix("error:") }
             let lines = process.outputLines
             func port(_ line: String?) -> Int {
                 guard let line, let address = line.split(separator: " ").first(where: { $0.contains("127.0.0.1:") }) else { return 0 }
@@ -46,14 +49,15 @@ struct EdgeServeCommandTests {
         #expect(edge.caPath == state + "/ca.pem")
         let ca = try String(contentsOfFile: edge.caPath ?? "", encoding: .utf8)
         #expect(ca.hasPrefix("-----BEGIN CERTIFICATE-----"))
-        #expect(edge.process.count { $0.contains("no tunnels declared") } == 1)
+        #expect(edge.process.count { $0.hasPrefix("control-plane API on http://127.0.0.1:") && $0.contains("/client/v4") } == 1)
+        #expect(edge.process.count { $0 == "control-plane store: \(state)/control.sqlite" } == 1)
 
         let curl = try PeerProcess("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}\n", "-H", "Host: nobody.test", "http://127.0.0.1:\(edge.visitorPort)/"])
         #expect(await curl.waitForExit(timeout: .seconds(20)) == 0)
         #expect(curl.outputLines.last == "530")
 
         // The same port again: one line on standard error and exit 1.
-        let clash = try sandbox.run(["edge", "serve", "--state-dir", state, "--connector-address", "127.0.0.1:\(edge.connectorPort)", "--visitor-address", "127.0.0.1:0"])
+        let clash = try sandbox.run(["edge", "serve", "--state-dir", state, "--connector-address", "127.0.0.1:\(edge.connectorPort)", "--visitor-address", "127.0.0.1:0", "--api-address", "127.0.0.1:0"])
         #expect(clash.status == 1)
         #expect(clash.stderr == "error: cannot listen for connectors on 127.0.0.1:\(edge.connectorPort): the address is already in use; stop the other process or pick another port\n")
 
@@ -198,7 +202,7 @@ struct EdgeServeCommandTests {
         }
         let help = try sandbox.run(["edge", "serve", "--help"])
         #expect(help.status == 0)
-        for flag in ["--config", "--state-dir", "--connector-address", "--visitor-address", "--visitor-tls-address", "--grace-period", "--loglevel"] {
+        for flag in ["--config", "--state-dir", "--connector-address", "--visitor-address", "--visitor-tls-address", "--grace-period", "--api-address", "--loglevel"] {
             #expect(help.stdout.contains(flag), "\(flag)")
         }
     }

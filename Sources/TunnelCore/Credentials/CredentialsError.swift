@@ -56,6 +56,15 @@ public struct CredentialsError: Error, Hashable, Sendable, CustomStringConvertib
         return copy
     }
 
+    /// Whether no cert.pem was found (none configured exists, and none in the search
+    /// directories): management commands then explain how to get one.
+    public var isMissingOriginCertificate: Bool {
+        switch code {
+        case .originCertNotFound, .noDefaultOriginCert: true
+        default: false
+        }
+    }
+
     public static func == (lhs: CredentialsError, rhs: CredentialsError) -> Bool {
         lhs.code == rhs.code && lhs.path == rhs.path
     }
@@ -70,37 +79,37 @@ public struct CredentialsError: Error, Hashable, Sendable, CustomStringConvertib
     public var description: String {
         switch code {
         case .emptyCertificate:
-            return "\(file): cannot decode empty certificate. Run `tunnelctl login` (or `cloudflared login`) to download a fresh cert.pem."
+            return "\(file): cannot decode empty certificate. Get a fresh cert.pem from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .notPEM:
-            return "\(file): not a PEM file (no -----BEGIN ...----- block found). Point --origincert at the cert.pem written by `tunnelctl login`."
+            return "\(file): not a PEM file (no -----BEGIN ...----- block found). Point --origincert at a cert.pem (written by `tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .unknownBlock(let type):
-            return "\(file): unknown block \(type) in the certificate. A cert.pem holds only ARGO TUNNEL TOKEN, CERTIFICATE and PRIVATE KEY blocks; log in again to get a fresh certificate."
+            return "\(file): unknown block \(type) in the certificate. A cert.pem holds only ARGO TUNNEL TOKEN, CERTIFICATE and PRIVATE KEY blocks; get a fresh one from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .multipleTokens:
-            return "\(file): found multiple tokens in the certificate. Keep exactly one ARGO TUNNEL TOKEN block, or log in again to get a fresh certificate."
+            return "\(file): found multiple tokens in the certificate. Keep exactly one ARGO TUNNEL TOKEN block, or get a fresh one from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .missingToken:
-            return "\(file): missing token in the certificate (no ARGO TUNNEL TOKEN block with zoneID and apiToken). Log in again to get a fresh certificate."
+            return "\(file): missing token in the certificate (no ARGO TUNNEL TOKEN block with zoneID and apiToken). Get a fresh cert.pem from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .tokenBlockNotBase64:
-            return "\(file): the ARGO TUNNEL TOKEN block is not valid base64; the file is damaged. Log in again to get a fresh certificate."
+            return "\(file): the ARGO TUNNEL TOKEN block is not valid base64; the file is damaged. Get a fresh cert.pem from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .tokenBlockNotJSON(let detail):
-            return "\(file): the ARGO TUNNEL TOKEN block does not hold valid JSON (\(detail)). Log in again to get a fresh certificate."
+            return "\(file): the ARGO TUNNEL TOKEN block does not hold valid JSON (\(detail)). Get a fresh cert.pem from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .missingAccountID:
-            return "\(file): the origin certificate has no accountID and needs to be refreshed before creating new tunnels. Delete \(file) and run `tunnelctl login` to obtain a new cert."
+            return "\(file): the origin certificate has no accountID and needs to be refreshed before creating new tunnels. Delete \(file) and get a new one from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .invalidCertificate(let detail):
-            return "\(file): the CERTIFICATE block cannot be parsed (\(detail)). Remove the block (it is optional) or log in again."
+            return "\(file): the CERTIFICATE block cannot be parsed (\(detail)). Remove the block (it is optional)."
         case .invalidPrivateKey(let detail):
-            return "\(file): the PRIVATE KEY block cannot be parsed (\(detail)). Remove the block (it is optional) or log in again."
+            return "\(file): the PRIVATE KEY block cannot be parsed (\(detail)). Remove the block (it is optional)."
         case .certificateKeyMismatch:
-            return "\(file): the PRIVATE KEY does not belong to the CERTIFICATE in the same file. Log in again to get a matching pair."
+            return "\(file): the PRIVATE KEY does not belong to the CERTIFICATE in the same file. Remove both blocks (they are optional) or get a fresh cert.pem from the edge administrator."
         case .originCertNotFound:
-            return "cannot find a valid certificate at the path \(file). If the path is wrong, pass --origincert (or set TUNNEL_ORIGIN_CERT); if you have no certificate, run `tunnelctl login`."
+            return "cannot find a valid certificate at the path \(file). If the path is wrong, pass --origincert (or set TUNNEL_ORIGIN_CERT); if you have no certificate, ask the edge administrator for one (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .noDefaultOriginCert(let searched):
-            return "Cannot determine default origin certificate path. No file cert.pem in [\(searched.joined(separator: " "))]. Pass --origincert, set TUNNEL_ORIGIN_CERT or the origincert key in config.yml, or run `tunnelctl login`."
+            return "Cannot determine default origin certificate path. No file cert.pem in [\(searched.joined(separator: " "))]. Pass --origincert, set TUNNEL_ORIGIN_CERT or the origincert key in config.yml; without a cert.pem, ask the edge administrator for one (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .unreadable(let detail):
             return "cannot read \(file): \(detail). Check the path and its permissions."
         case .credentialsInvalidJSON(let detail):
             return "\(file): invalid JSON when parsing tunnel credentials file (\(detail)). The credentials file is the <tunnel-id>.json written by `tunnel create`; check that you passed the right path."
         case .credentialsIsPEM:
-            return "\(file): the tunnel credentials file should be .json but you gave a .pem. It was originally created by `tunnel create`; you may have used the path of cert.pem, which is written by `tunnelctl login`."
+            return "\(file): the tunnel credentials file should be .json but you gave a .pem. It was originally created by `tunnel create`; you may have used the path of cert.pem, which holds an API token, not tunnel credentials."
         case .credentialsMissingField(let field):
             return "\(file): the tunnel credentials have no \(field). Recreate them with `tunnelctl tunnel token --cred-file FILE TUNNEL`."
         case .secretNotBase64(let field):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Property-based run of schemathesis (4.x, pinned in Tests/requirements.txt) against a live control
+# Property-based run of schemathesis (written for 4.32.5, see Tests/requirements.txt) against a live control
 # plane: every response must be documented in the OpenAPI spec (status, Content-Type, schema) and
 # no request may yield a 5xx. Small budget (50 examples per operation). Exits non-zero on failure.
 #
@@ -23,6 +23,17 @@ st=${SCHEMATHESIS:-}
 if [ -z "$st" ]; then
     if [ -x "$repo/.venv/bin/schemathesis" ]; then st=$repo/.venv/bin/schemathesis; else st=schemathesis; fi
 fi
+
+# 401/403 are documented responses, so a wrong token or account would pass every check: fail early.
+python3 - "$base_url" <<'PY'
+import os, sys, urllib.request
+url = f"{sys.argv[1].rstrip('/')}/accounts/{os.environ['ST_ACCOUNT_ID']}/cfd_tunnel?page=1"
+req = urllib.request.Request(url, headers={'Authorization': f"Bearer {os.environ['ST_TOKEN']}"})
+try:
+    urllib.request.urlopen(req, timeout=15).read()
+except Exception as e:
+    sys.exit(f'pre-flight GET {url} failed: {e}')
+PY
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
