@@ -70,24 +70,36 @@ struct ErrorEnvelopeResponder<Inner: HTTPResponder>: HTTPResponder where Inner.C
 
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
         do {
-            return try await inner.respond(to: request, context: context)
+            let response = try await inner.respond(to: request, context: context)
+            // The router answers unmatched paths itself, with an empty 404.
+            if response.status.code >= 400, response.headers[.contentType] == nil {
+                return Self.map(status: response.status, path: request.uri.path)
+            }
+            return response
         } catch let error as ControlPlaneError {
             if error.httpStatus >= 500 { logger.error("API request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"]) }
             return ControlAPI.errorResponse(error)
         } catch is NIOTooManyBytesError {
             return ControlAPI.errorResponse(.bodyTooLarge(limit: 0))
         } catch let error as HTTPError {
-            switch error.status {
-            case .notFound:
-                // The router answers 404 for a known path with another method too.
-                return ControlAPI.errorResponse(ControlAPI.isKnownPath(request.uri.path) ? .methodNotAllowed() : .noRoute())
-            case .methodNotAllowed: return ControlAPI.errorResponse(.methodNotAllowed())
-            case .contentTooLarge: return ControlAPI.errorResponse(.bodyTooLarge(limit: 0))
-            default: return ControlAPI.errorResponse(.invalidRequest(error.body ?? "invalid request"))
-            }
+            return Self.map(status: error.status, path: request.uri.path, message: error.body)
         } catch {
             logger.error("API request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return ControlAPI.errorResponse(.storage("\(error)"))
+        }
+    }
+}
+
+extension ErrorEnvelopeResponder {
+    /// A v4 error for one of Hummingbird's own answers.
+    static func map(status: HTTPResponse.Status, path: String, message: String? = nil) -> Response {
+        switch status {
+        case .notFound:
+            // The router answers 404 for a known path with another method too.
+            return ControlAPI.errorResponse(ControlAPI.isKnownPath(path) ? .methodNotAllowed() : .noRoute())
+        case .methodNotAllowed: return ControlAPI.errorResponse(.methodNotAllowed())
+        case .contentTooLarge: return ControlAPI.errorResponse(.bodyTooLarge(limit: 0))
+        default: return ControlAPI.errorResponse(.invalidRequest(message ?? "invalid request"))
         }
     }
 }
