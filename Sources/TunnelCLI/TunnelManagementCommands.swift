@@ -48,7 +48,7 @@ struct TunnelCreateCommand: AsyncParsableCommand {
                 throw ValidationError("failed to create tunnel: Create Tunnel API call failed: tunnel with name already exists (\(name)); pick another name or delete it with `tunnelctl tunnel delete \(name)`")
             }
             guard let id = UUID(tunnelIDString: created.id) else { throw ValidationError("failed to create tunnel: the API answered a tunnel ID that is not a UUID") }
-            let explicitPath = credentialsFile ?? environment["TUNNEL_CRED_FILE"]
+            let explicitPath = credentialsFile ?? tunnel.runOptions.credentialsFile ?? environment["TUNNEL_CRED_FILE"]
             let path = explicitPath ?? context.defaultCredentialsPath(for: id)
             let credentials = TunnelCredentials(accountTag: context.certificate.accountID, tunnelSecret: tunnelSecret, tunnelID: id, endpoint: context.certificate.endpoint ?? "")
             do {
@@ -121,7 +121,7 @@ struct TunnelDeleteCommand: AsyncParsableCommand {
                 } catch let error as ControlAPIClientError {
                     throw ValidationError("Error deleting tunnel \(id.lowercasedString): \(error.description)")
                 }
-                let path = credentialsFile ?? environment["TUNNEL_CRED_FILE"] ?? context.defaultCredentialsPath(for: id)
+                let path = credentialsFile ?? tunnel.runOptions.credentialsFile ?? environment["TUNNEL_CRED_FILE"] ?? context.defaultCredentialsPath(for: id)
                 if FileManager.default.fileExists(atPath: path), let stored = try? TunnelCredentials(contentsOfFile: path), stored.tunnelID == id {
                     try? FileManager.default.removeItem(atPath: path)
                 }
@@ -196,7 +196,7 @@ struct TunnelTokenCommand: AsyncParsableCommand {
                 throw ValidationError("Could not get the Token for the given Tunnel \(id.lowercasedString): \(error.description)")
             }
             let token = try TunnelToken(text, source: "the API's token")
-            if let path = credentialsFile ?? ProcessInfo.processInfo.environment["TUNNEL_CRED_FILE"] {
+            if let path = credentialsFile ?? tunnel.runOptions.credentialsFile ?? ProcessInfo.processInfo.environment["TUNNEL_CRED_FILE"] {
                 do {
                     try token.credentials.write(to: path)
                 } catch {

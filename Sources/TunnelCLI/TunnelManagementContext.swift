@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import NIOCore
 import TunnelControl
 import TunnelCore
 import Yams
@@ -21,6 +22,15 @@ struct TunnelAPIOptions: ParsableArguments {
     @Option(name: .customLong("api-url"), help: ArgumentHelp("Base URL of the control-plane API (env: TUNNEL_API_URL).", valueName: "url"))
     var apiURL: String?
 }
+
+/// The HTTP client of the management commands: a refused connection fails at once instead of
+/// being retried until the 15 s deadline. It lives as long as the process.
+let apiHTTPClient: HTTPClient = {
+    var configuration = HTTPClient.Configuration()
+    configuration.connectionPool.retryConnectionEstablishment = false
+    configuration.timeout.connect = .seconds(5)
+    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+}()
 
 /// What a management command works with: cert.pem (account, zone, API token) and an API client.
 struct ManagementContext {
@@ -49,9 +59,8 @@ struct ManagementContext {
             if error.isMissingOriginCertificate {
                 fail("""
                     `tunnelctl tunnel \(command)` manages tunnels through the control-plane API and needs an origin certificate \
-                    (cert.pem) holding an API token: \(error.description) A credentials file (<TunnelID>.json) or a token only runs \
-                    a tunnel (`tunnelctl tunnel run`). Ask the edge administrator for a cert.pem \
-                    (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem`) and pass it with --origincert or TUNNEL_ORIGIN_CERT.
+                    (cert.pem) holding an API token. \(error.description) A credentials file (<TunnelID>.json) or a token \
+                    only runs a tunnel (`tunnelctl tunnel run`).
                     """)
             }
             fail(error.description)
@@ -62,7 +71,7 @@ struct ManagementContext {
         }
         let client = ControlAPIClient(
             baseURL: apiURL, token: certificate.certificate.apiToken, accountID: certificate.certificate.accountID,
-            zoneID: certificate.certificate.zoneID, userAgent: "tunnelctl/\(TunnelctlVersion.string)")
+            zoneID: certificate.certificate.zoneID, userAgent: "tunnelctl/\(TunnelctlVersion.string)", httpClient: apiHTTPClient)
         return ManagementContext(command: command, certPath: certificate.path, certificate: certificate.certificate, client: client, config: loaded?.file)
     }
 
@@ -110,6 +119,9 @@ struct ManagementContext {
         do {
             try await body()
         } catch let error as ControlAPIClientError {
+            if error.status == 401 {
+                fail(error.description + " (the API token in cert.pem is unknown or revoked: get a new cert.pem from the edge administrator)")
+            }
             fail(error.description)
         } catch let error as ValidationError {
             fail(error.message)

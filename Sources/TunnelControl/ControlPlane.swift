@@ -311,6 +311,9 @@ public final class ControlPlane: Sendable {
     /// Records the edge's connector events: connection history and the audit log
     /// (Registered / Unregistered). Runs until the stream ends.
     public func recordEdgeEvents(_ events: AsyncStream<EdgeEvent>) async {
+        // Connections that unregistered themselves; the others get their Unregistered event
+        // when they close (lost, revoked, cleaned up).
+        var unregistered = Set<UUID>()
         for await event in events {
             do {
                 switch event {
@@ -322,12 +325,13 @@ public final class ControlPlane: Sendable {
                         accountID: live.accountTag, at: live.registeredAt, action: .registered, actor: "connector:\(live.connectorID.lowercasedString)",
                         tunnelID: live.tunnelID, metadata: Self.metadata(live)))
                 case .unregistered(let live):
+                    unregistered.insert(live.id)
                     try await store.appendAudit(AuditEvent(
                         accountID: live.accountTag, at: Date(), action: .unregistered, actor: "connector:\(live.connectorID.lowercasedString)",
                         tunnelID: live.tunnelID, metadata: Self.metadata(live).merging(["reason": "unregistered"]) { $1 }))
                 case .disconnected(let live):
                     try await store.connectionClosed(id: live.id, at: Date())
-                    if !live.isDraining {
+                    if unregistered.remove(live.id) == nil {
                         // Lost or closed by the edge (revocation, cleanup) without unregistering first.
                         try await store.appendAudit(AuditEvent(
                             accountID: live.accountTag, at: Date(), action: .unregistered, actor: "edge",

@@ -1,0 +1,207 @@
+import Foundation
+import Testing
+import TunnelCore
+import TunnelTesting
+
+/// The control plane through `tunnelctl` subprocesses against a real `tunnelctl edge serve`
+/// with its SQLite file: admin commands on the edge host, the tunnel commands over the API,
+/// restarts between steps, revocation of a running `tunnel run`, the audit log, the
+/// credentials-only user, and cloudflared's exact requests and schemathesis against the API.
+@Suite("tunnelctl control plane", .serialized)
+struct EdgeControlPlaneCommandTests {
+    typealias Run = TunnelRunCommandTests
+    typealias Serve = EdgeServeCommandTests
+
+    /// An edge process with its state directory, and what the admin commands printed.
+    struct Deployment {
+        let sandbox: Run.Sandbox
+        let state: String
+        let certPath: String
+        let accountID: String
+        let token: String
+        let tokenID: String
+
+        /// `edge account create` before the edge runs (the admin talks to the store directly).
+        static func create(_ sandbox: Run.Sandbox) throws -> Deployment {
+            let state = sandbox.pki.directory.appendingPathComponent("state").path
+            let certPath = sandbox.home.appendingPathComponent(".cloudflared/cert.pem").path
+            try FileManager.default.createDirectory(atPath: (certPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let output = try sandbox.run(["edge", "account", "create", "acme", "--zone", "example.test", "--state-dir", state, "--cert-out", certPath])
+            #expect(output.status == 0, "\(output.stderr)")
+            func value(_ label: String) -> String {
+                output.stdout.split(separator: "\n").first { $0.hasPrefix(label) }.map { String($0.dropFirst(label.count)).trimmingCharacters(in: .whitespaces) } ?? ""
+            }
+            return Deployment(sandbox: sandbox, state: state, certPath: certPath, accountID: value("account ID:"), token: value("API token:"), tokenID: value("token ID:"))
+        }
+
+        func startEdge() async throws -> (Serve.RunningEdge, api: String) {
+            let edge = try await Serve.RunningEdge.start(sandbox, ["--state-dir", state])
+            let line = edge.process.outputLines.first { $0.hasPrefix("control-plane API on ") } ?? ""
+            let api = String(line.dropFirst("control-plane API on ".count).prefix { $0 != " " })
+            return (edge, api)
+        }
+
+        /// `tunnelctl tunnel --api-url API ARGS…` with cert.pem found in ~/.cloudflared.
+        func tunnel(_ api: String, _ arguments: [String]) throws -> TunnelctlProcess.Output {
+            try sandbox.run(["tunnel", "--api-url", api] + arguments)
+        }
+    }
+
+    @Test("admin commands, then every tunnel command against edge serve, with restarts between steps")
+    func lifecycle() async throws {
+        let sandbox = try Run.Sandbox()
+        let deployment = try Deployment.create(sandbox)
+        #expect(deployment.accountID.count == 32 && !deployment.token.isEmpty)
+        let accounts = try sandbox.run(["edge", "account", "list", "--state-dir", deployment.state])
+        #expect(accounts.stdout.contains("acme") && accounts.stdout.contains("example.test"))
+
+        var (edge, api) = try await deployment.startEdge()
+        #expect(api.hasPrefix("http://127.0.0.1:") && api.hasSuffix("/client/v4"))
+        let created = try deployment.tunnel(api, ["create", "web"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let lines = created.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let id = try #require(lines.last { $0.hasPrefix("Created tunnel web with id ") }.map { String($0.dropFirst("Created tunnel web with id ".count)) })
+        let credentialsPath = (deployment.certPath as NSString).deletingLastPathComponent + "/\(id).json"
+        #expect(lines.first == "Tunnel credentials written to \(credentialsPath). tunnelctl chose this file based on where your origin certificate was found. Keep this file secret. To revoke these credentials, delete the tunnel.")
+        let credentials = try TunnelCredentials(contentsOfFile: credentialsPath)
+        #expect(credentials.accountTag == deployment.accountID && credentials.tunnelID?.lowercasedString == id)
+        #expect((try FileManager.default.attributesOfItem(atPath: credentialsPath)[.posixPermissions] as? Int) == 0o400)
+        let duplicate = try deployment.tunnel(api, ["create", "web"])
+        #expect(duplicate.status == 1 && duplicate.stderr.contains("tunnel with name already exists"))
+
+        // A restart loses nothing.
+        edge.process.signal(SIGTERM)
+        #expect(await edge.process.waitForExit(timeout: .seconds(20)) == 0)
+        (edge, api) = try await deployment.startEdge()
+        defer { edge.process.stop() }
+
+        let list = try deployment.tunnel(api, ["list"])
+        #expect(list.status == 0, "\(list.stderr)")
+        let table = list.stdout.split(separator: "\n").map(String.init)
+        #expect(table.first == "You can obtain more detailed information for each tunnel with `tunnelctl tunnel info <name/uuid>`")
+        #expect(table.count == 3 && table[1].hasPrefix("ID ") && table[1].hasSuffix("CONNECTIONS ") && table[2].hasPrefix("\(id) web "))
+        let json = try deployment.tunnel(api, ["list", "-o", "json"])
+        let listed = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(listed.count == 1 && listed[0]["id"] as? String == id && listed[0]["deleted_at"] as? String == "0001-01-01T00:00:00Z")
+        let info = try deployment.tunnel(api, ["info", "web"])
+        #expect(info.stdout == "Your tunnel \(id) does not have any active connection.\n")
+
+        let token = try deployment.tunnel(api, ["token", "web"])
+        #expect(try TunnelToken(token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).credentials == credentials)
+        let written = sandbox.pki.directory.appendingPathComponent("from-token.json").path
+        #expect(try deployment.tunnel(api, ["token", "--cred-file", written, id]).status == 0)
+        #expect(try TunnelCredentials(contentsOfFile: written) == credentials)
+
+        // Run it, look at it, revoke it while it runs.
+        let (origin, originPort) = try await Run.startOrigin()
+        defer { origin.stop() }
+        let runner = try sandbox.start([
+            "tunnel", "--edge", "127.0.0.1:\(edge.connectorPort)", "--cacert", try #require(edge.caPath), "run",
+            "--credentials-file", credentialsPath, "--url", "http://127.0.0.1:\(originPort)", "--metrics", "127.0.0.1:0", id,
+        ])
+        defer { runner.stop() }
+        try await Run.waitForRegistrations(runner, count: 4)
+        let running = try deployment.tunnel(api, ["list"])
+        #expect(running.stdout.contains("4xSELF"))
+        let details = try deployment.tunnel(api, ["info", id])
+        let detailLines = details.stdout.split(separator: "\n").map(String.init)
+        #expect(detailLines.first == "NAME:     web" && detailLines.contains("ID:       \(id)"))
+        #expect(detailLines.contains { $0.hasPrefix("CONNECTOR ID ") && $0.contains(" ORIGIN IP ") && $0.trimmingCharacters(in: .whitespaces).hasSuffix(" EDGE") })
+        #expect(detailLines.contains { $0.contains(" 127.0.0.1 ") && $0.hasSuffix("4xSELF ") })
+        let visit = try await Run.result(of: try PeerProcess("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n", "-H", "Host: \(id).cfargotunnel.com", "http://127.0.0.1:\(edge.visitorPort)/bytes/1000"]))
+        #expect(visit.status == 200 && visit.size == 1000)
+
+        let refused = try deployment.tunnel(api, ["delete", "web"])
+        #expect(refused.status == 1 && refused.stderr.contains("has active connections"), "\(refused.stderr)")
+        let deleted = try deployment.tunnel(api, ["delete", "-f", "web"])
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+        #expect(deleted.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: credentialsPath))
+        #expect(await runner.waitForExit(timeout: .seconds(15)) == 1)
+        #expect(runner.outputLines.contains { $0.contains("has been deleted") })
+        let gone = try await Run.result(of: try PeerProcess("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n", "-H", "Host: \(id).cfargotunnel.com", "http://127.0.0.1:\(edge.visitorPort)/"]))
+        #expect(gone.status == 530)
+        let again = try deployment.tunnel(api, ["delete", id])
+        #expect(again.status == 1 && again.stderr.contains("Tunnel \(id) has already been deleted"))
+        let withDeleted = try deployment.tunnel(api, ["list", "-d"])
+        #expect(withDeleted.stdout.contains(id))
+        #expect(try deployment.tunnel(api, ["list"]).stdout == "No tunnels were found for the given filter flags. You can use 'tunnelctl tunnel create' to create a tunnel.\n")
+
+        // The audit log, after another restart.
+        edge.process.signal(SIGTERM)
+        #expect(await edge.process.waitForExit(timeout: .seconds(20)) == 0)
+        let audit = try sandbox.run(["edge", "audit", "--state-dir", deployment.state, "--tunnel", id, "-o", "json"])
+        #expect(audit.status == 0, "\(audit.stderr)")
+        let events = try #require(try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [[String: Any]])
+        let actions = events.compactMap { $0["action"] as? String }
+        #expect(actions.first == "tunnel.created" && actions.contains("tunnel.deleted"))
+        #expect(actions.filter { $0 == "tunnel.registered" }.count == 4)
+        #expect(actions.filter { $0 == "tunnel.unregistered" }.count == 4)
+        let registered = try #require(events.first { $0["action"] as? String == "tunnel.registered" }?["metadata"] as? [String: String])
+        #expect(registered["origin_ip"] == "127.0.0.1" && registered["location"] == "SELF" && registered["client_version"]?.hasPrefix("tunnelctl-") == true)
+        let recent = try sandbox.run(["edge", "audit", "--state-dir", deployment.state, "--since", "1h"])
+        #expect(recent.stdout.split(separator: "\n").first?.hasPrefix("TIME ") == true && recent.stdout.contains("token.created"))
+    }
+
+    @Test("a revoked API token and a user with only a credentials file: one line saying what is needed")
+    func permissions() async throws {
+        let sandbox = try Run.Sandbox()
+        let deployment = try Deployment.create(sandbox)
+        let (edge, api) = try await deployment.startEdge()
+        defer { edge.process.stop() }
+        #expect(try deployment.tunnel(api, ["create", "web"]).status == 0)
+
+        // Someone who was handed only the credentials file (no cert.pem anywhere).
+        let other = try Run.Sandbox()
+        for command in [["list"], ["create", "x"], ["info", "web"], ["delete", "web"], ["token", "web"], ["cleanup", "web"]] {
+            let output = try other.run(["tunnel", "--api-url", api] + command)
+            #expect(output.status == 1, "\(command)")
+            let lines = output.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(output.stderr)")
+            #expect(output.stderr.contains("needs an origin certificate (cert.pem)") && output.stderr.contains("tunnelctl edge token create"), "\(output.stderr)")
+            #expect(output.stderr.contains("tunnelctl tunnel run"))
+        }
+
+        // A revoked token: the same cert.pem stops working at once.
+        let revoke = try sandbox.run(["edge", "token", "revoke", deployment.tokenID, "--state-dir", deployment.state])
+        #expect(revoke.status == 0, "\(revoke.stderr)")
+        let refused = try deployment.tunnel(api, ["list"])
+        // cloudflared drops the JSON error of a list page and says only "unauthorized"; we show it.
+        #expect(refused.status == 1 && refused.stderr == "error: Error Parsing page 1: code: 10000, reason: Authentication error (the API token in cert.pem is unknown or revoked: get a new cert.pem from the edge administrator)\n", "\(refused.stderr)")
+        let create = try deployment.tunnel(api, ["create", "y"])
+        #expect(create.status == 1 && create.stderr.contains("Authentication error"))
+        // A service token issued by the admin works, written as a cert.pem.
+        let servicePath = sandbox.pki.directory.appendingPathComponent("service.pem").path
+        let service = try sandbox.run(["edge", "token", "create", "--account", "acme", "--service", "ci", "--cert-out", servicePath, "--state-dir", deployment.state])
+        #expect(service.status == 0, "\(service.stderr)")
+        let listed = try sandbox.run(["tunnel", "--api-url", api, "--origincert", servicePath, "list"])
+        #expect(listed.status == 0 && listed.stdout.contains(" web "), "\(listed.stderr)")
+        // An API that is not there: one line naming --api-url.
+        let nowhere = try deployment.tunnel("http://127.0.0.1:1/client/v4", ["list"])
+        #expect(nowhere.status == 1 && nowhere.stderr.contains("--api-url"))
+    }
+
+    @Test("cloudflared's exact requests (lifecycle, errors, pagination) and schemathesis against the live API")
+    func independentClients() async throws {
+        let sandbox = try Run.Sandbox()
+        let deployment = try Deployment.create(sandbox)
+        let (edge, api) = try await deployment.startEdge()
+        defer { edge.process.stop() }
+        let python = PeerProcess.python(packageRoot: Run.packageRoot)
+        let peers = Run.packageRoot.appendingPathComponent("Tests/TunnelControlTests/Peers")
+        for scenario in [["lifecycle"], ["errors"], ["paginate", "45"]] {
+            let client = try PeerProcess(python, [peers.appendingPathComponent("cloudflared_api.py").path, api, deployment.token, deployment.accountID] + scenario)
+            let status = await client.waitForExit(timeout: .seconds(120))
+            #expect(status == 0, "\(scenario): \(client.outputLines.suffix(10).joined(separator: "\n"))")
+        }
+        let spec = Run.packageRoot.appendingPathComponent("Docs/openapi.yaml").path
+        let validate = try PeerProcess(python, ["-c", "import sys, yaml; from openapi_spec_validator import validate; validate(yaml.safe_load(open(sys.argv[1]))); print('valid')", spec])
+        #expect(await validate.waitForExit(timeout: .seconds(60)) == 0, "\(validate.outputLines.suffix(10).joined(separator: "\n"))")
+        let schemathesis = try PeerProcess("bash", [peers.appendingPathComponent("run_schemathesis.sh").path, spec, api, deployment.token, deployment.accountID],
+                                           environment: ["SCHEMATHESIS": python.contains("/") ? (python as NSString).deletingLastPathComponent + "/schemathesis" : "schemathesis"])
+        let status = await schemathesis.waitForExit(timeout: .seconds(300))
+        #expect(status == 0, "\(schemathesis.outputLines.suffix(40).joined(separator: "\n"))")
+        // No request made the server fail: nothing was logged at error level.
+        #expect(!edge.process.outputLines.contains { $0.contains(" ERR ") && $0.contains("API request failed") })
+    }
+}
