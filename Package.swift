@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "TunnelControl", targets: ["TunnelControl"]),
         .library(name: "TunnelTesting", targets: ["TunnelTesting"]),
         .executable(name: "tunnelctl", targets: ["TunnelCLI"]),
+        .executable(name: "tunnel-load", targets: ["TunnelLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -153,6 +154,17 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "TunnelLoad",
+            dependencies: [
+                "TunnelCore", "TunnelTransport", "TunnelOrigin", "TunnelControl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),

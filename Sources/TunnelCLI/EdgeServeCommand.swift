@@ -72,6 +72,7 @@ struct EdgeServeCommand: AsyncParsableCommand {
         }
         LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, level: level) }
         let logger = Logger(label: "tunnelctl.edge")
+        FileDescriptorLimit.raiseToHardLimit()
 
         let setup: EdgeSetup
         do {

@@ -44,6 +44,10 @@ public final class ControlAPIServer: Service, Sendable {
 
     /// Serves until graceful shutdown.
     public func run() async throws {
+        // Hummingbird's own start-up and per-request lines stay quiet: the caller prints the
+        // address, and API failures are logged by the control plane.
+        var frameworkLogger = logger
+        if frameworkLogger.logLevel < .warning { frameworkLogger.logLevel = .warning }
         let application = Application(
             responder: ControlAPI.responder(controlPlane: controlPlane, maxBodyBytes: maxBodyBytes),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
@@ -56,7 +60,7 @@ public final class ControlAPIServer: Service, Sendable {
                 }
                 for waiter in waiters { waiter.resume(returning: address) }
             },
-            logger: logger)
+            logger: frameworkLogger)
         do {
             try await application.run()
         } catch {

@@ -76,9 +76,13 @@ public final class EdgeConnectionRegistry: Sendable {
     /// its account than that is refused; the check and the insertion are one atomic step.
     func add(_ connection: LiveConnection, runningTunnelLimit: Int? = nil) -> Result<LiveConnection?, AddRefusal> {
         connections.withLock { table in
-            if let limit = runningTunnelLimit, table[connection.tunnelID]?.isEmpty ?? true {
+            // A tunnel runs while one of its connections is registered and not draining: a
+            // connector that unregistered (shutting down) frees its place at once.
+            if let limit = runningTunnelLimit, !(table[connection.tunnelID]?.contains { !$0.isDraining } ?? false) {
                 var running = 0
-                for list in table.values where list.first?.accountTag == connection.accountTag { running += 1 }
+                for list in table.values where list.first?.accountTag == connection.accountTag && list.contains(where: { !$0.isDraining }) {
+                    running += 1
+                }
                 if running >= limit { return .failure(.runningTunnelLimit(limit)) }
             }
             var list = table[connection.tunnelID] ?? []
@@ -89,9 +93,11 @@ public final class EdgeConnectionRegistry: Sendable {
         }
     }
 
-    /// Running tunnels (with at least one registered connection) of an account.
+    /// Running tunnels of an account: with at least one registered connection that is not draining.
     public func runningTunnels(accountTag: String) -> Int {
-        connections.withLock { table in table.values.filter { $0.first?.accountTag == accountTag }.count }
+        connections.withLock { table in
+            table.values.filter { $0.first?.accountTag == accountTag && $0.contains { !$0.isDraining } }.count
+        }
     }
 
     /// Removes a connection (closed or unregistered).

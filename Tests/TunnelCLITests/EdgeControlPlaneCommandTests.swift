@@ -204,4 +204,58 @@ struct EdgeControlPlaneCommandTests {
         // No request made the server fail: nothing was logged at error level.
         #expect(!edge.process.outputLines.contains { $0.contains(" ERR ") && $0.contains("API request failed") })
     }
+
+    @Test("1000 running tunnels: tunnel-load connects 1000 tunnels to edge serve, the 1001st is refused for good")
+    func thousandRunningTunnels() async throws {
+        let sandbox = try Run.Sandbox()
+        let deployment = try Deployment.create(sandbox)
+        let (edge, api) = try await deployment.startEdge()
+        defer { edge.process.stop() }
+        let load = try PeerProcess(TunnelctlProcess.executableURL.deletingLastPathComponent().appendingPathComponent("tunnel-load").path, [
+            "--api-url", api, "--origincert", deployment.certPath, "--edge", "127.0.0.1:\(edge.connectorPort)",
+            "--cacert", try #require(edge.caPath), "--tunnels", "1000", "--connections", "1", "--extra", "1", "--list-rounds", "2",
+        ])
+        defer { load.stop() }
+        let status = await load.waitForExit(timeout: .seconds(300))
+        #expect(status == 0, "\(load.outputLines.suffix(20).joined(separator: "\n"))")
+        let line = try #require(load.outputLines.last { $0.hasPrefix("{") })
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        print("thousandRunningTunnels: \(line)")
+        #expect(report["registered_connections"] as? Int == 1000)
+        #expect(report["listed"] as? Int == 1001)
+        #expect(report["extra_refused"] as? Int == 1 && report["extra_accepted"] as? Int == 0)
+        #expect((report["extra_refusal"] as? String)?.contains("already runs 1000 tunnels, its limit") == true)
+    }
+
+    @Test("revocation with the reference connector: delete -f drops its connections and its reconnects are refused")
+    func revocationWithReferenceConnector() async throws {
+        let sandbox = try Run.Sandbox()
+        let deployment = try Deployment.create(sandbox)
+        let (edge, api) = try await deployment.startEdge()
+        defer { edge.process.stop() }
+        let created = try deployment.tunnel(api, ["create", "peer"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let id = try #require(created.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+        let credentialsPath = (deployment.certPath as NSString).deletingLastPathComponent + "/\(id).json"
+        let (origin, originPort) = try await Run.startOrigin()
+        defer { origin.stop() }
+        let script = PeerProcess.peersDirectory(packageRoot: Run.packageRoot).appendingPathComponent("connector_peer.py").path
+        let peer = try PeerProcess(PeerProcess.python(packageRoot: Run.packageRoot), [
+            script, "--edge", "127.0.0.1:\(edge.connectorPort)", "--edge", "127.0.0.1:\(edge.connectorPort)",
+            "--cacert", try #require(edge.caPath), "--credentials-file", credentialsPath, "--url", "http://127.0.0.1:\(originPort)", "--grace-period", "2s",
+        ])
+        defer { peer.stop() }
+        _ = try await peer.waitForLine(timeout: .seconds(30)) { $0.contains("Registered tunnel connection") && $0.contains("connIndex=1") }
+        let before = try await Run.result(of: try PeerProcess("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n", "-H", "Host: \(id).cfargotunnel.com", "http://127.0.0.1:\(edge.visitorPort)/bytes/100"]))
+        #expect(before.status == 200 && before.size == 100)
+
+        #expect(try deployment.tunnel(api, ["delete", "-f", id]).status == 0)
+        // Both connections dropped; the peer's reconnect is refused with the edge's reason.
+        let refusal = try await peer.waitForLine(timeout: .seconds(30)) { $0.contains("Register tunnel error from server side") }
+        #expect(refusal.contains("has been deleted"), "\(refusal)")
+        let after = try await Run.result(of: try PeerProcess("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n", "-H", "Host: \(id).cfargotunnel.com", "http://127.0.0.1:\(edge.visitorPort)/"]))
+        #expect(after.status == 530)
+        let info = try deployment.tunnel(api, ["info", id])
+        #expect(info.stdout == "Your tunnel \(id) does not have any active connection.\n")
+    }
 }

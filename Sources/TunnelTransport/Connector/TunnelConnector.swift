@@ -291,7 +291,7 @@ public final class TunnelConnector: Service, Sendable {
     }
 
     private static func permanentAdvice(_ reason: String) -> String {
-        "\(reason). The edge refused this tunnel and asked not to retry: it may have been deleted or its credentials revoked. Check `tunnelctl tunnel list`, or create new credentials."
+        "\(reason). The edge refused this tunnel and asked not to retry, so the connector stops. A deleted tunnel's credentials are revoked for good: `tunnelctl tunnel list` shows the account's live tunnels."
     }
 
     private func connectionOptions(previousAttempts: Int, localAddress: SocketAddress?) -> ConnectionOptions {
