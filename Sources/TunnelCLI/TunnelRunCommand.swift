@@ -66,7 +66,7 @@ struct TunnelRunOptions: ParsableArguments {
     @Option(name: .long, help: "Transport protocol: http2 (or auto, which means http2 here) (env: TUNNEL_TRANSPORT_PROTOCOL).")
     var `protocol`: String?
 
-    @Option(name: .long, help: ArgumentHelp("cert.pem, used only to find <TunnelID>.json beside it (env: TUNNEL_ORIGIN_CERT).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("cert.pem: the API token of the management commands (create, list, info, delete, cleanup, token), and where <TunnelID>.json is looked for (env: TUNNEL_ORIGIN_CERT).", valueName: "path"))
     var origincert: String?
 
     @Option(name: .long, help: ArgumentHelp("Address of the metrics and readiness server: /metrics (Prometheus), /ready, /healthcheck. Default localhost:0, the first free port of 20241-20245 (env: TUNNEL_METRICS).", valueName: "host:port"))

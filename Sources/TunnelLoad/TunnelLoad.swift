@@ -121,6 +121,15 @@ struct TunnelLoad: AsyncParsableCommand {
                 report["listed"] = listed.count
             }
             report["list_all_ms"] = summary(listLatencies)
+            // Creates with everything stored and connected.
+            var laterCreates: [Duration] = []
+            for index in 0..<min(100, tunnels) {
+                let started = clock.now
+                let created = try await client.createTunnel(name: "\(namePrefix)after-\(index)-\(UUID().uuidString.prefix(8).lowercased())", secret: .random())
+                laterCreates.append(clock.now - started)
+                try await client.deleteTunnel(id: UUID(tunnelIDString: created.id)!, cascade: true)
+            }
+            report["create_when_full_ms"] = summary(laterCreates)
 
             // 4. The tunnels beyond the limit.
             var refused: [String] = []

@@ -86,6 +86,8 @@ VISITOR_PORT=$(free_port)
 head -c 1024 /dev/urandom > "$work/1k.bin"
 [ "$BIG" -gt 0 ] && truncate -s "$BIG" "$work/big.bin"
 cat > "$work/edge.yml" <<EOF
+stateDirectory: $work/state
+api: {address: "off"}
 connectors: {address: "127.0.0.1:$CONNECTOR_PORT", certificate: $work/edge.pem, key: $work/edge.key}
 visitors: {address: "127.0.0.1:$VISITOR_PORT"}
 tunnels: [{credentialsFile: $work/creds.json, hostnames: [$HOST]}]
