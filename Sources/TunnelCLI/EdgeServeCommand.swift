@@ -174,7 +174,7 @@ struct EdgeServeCommand: AsyncParsableCommand {
             Self.say("listening for visitors on http://\(Self.format(addresses.visitor))")
             if let tls = addresses.visitorTLS { print("listening for visitors on https://\(Self.format(tls))") }
             if let metricsAddress { Self.say("metrics on http://\(Self.format(metricsAddress))/metrics") }
-            Self.say("control-plane store: \(storePath)")
+            Self.say("control-plane store: \(URL(fileURLWithPath: storePath).standardizedFileURL.path)")
             if let apiServer {
                 do {
                     let address = try await apiServer.listeningAddress()

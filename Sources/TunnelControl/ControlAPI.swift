@@ -55,6 +55,13 @@ public enum ControlAPI {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// A page of a list, with its `result_info`.
+    static func json<Item: Codable & Sendable>(_ page: Page<Item>) -> Response {
+        json(V4.Envelope(
+            success: true, result: page.items,
+            resultInfo: V4.ResultInfo(count: page.items.count, page: page.page, perPage: page.perPage, totalCount: page.totalCount)))
+    }
+
     /// The v4 error body for `error`.
     static func errorResponse(_ error: ControlPlaneError) -> Response {
         json(V4.Envelope<String>(success: false, errors: [V4.ErrorItem(code: error.apiCode, message: error.message)], result: nil),
@@ -155,10 +162,7 @@ struct Handlers: Sendable {
         filter.existedAt = try query.date("existed_at")
         filter.id = try query.uuid("uuid")
         let (page, perPage) = try query.paging(defaultPerPage: ControlPlane.defaultPageSize)
-        let result = try await controlPlane.listTunnels(accountID: account, filter: filter, page: page, perPage: perPage)
-        return ControlAPI.json(V4.Envelope(
-            success: true, result: result.items,
-            resultInfo: V4.ResultInfo(count: result.items.count, page: page, perPage: perPage, totalCount: result.totalCount)))
+        return ControlAPI.json(try await controlPlane.listTunnels(accountID: account, filter: filter, page: page, perPage: perPage))
     }
 
     func getTunnel(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -200,10 +204,7 @@ struct Handlers: Sendable {
         let query = QueryParameters(request.uri.query)
         let filter = AuditFilter(since: try query.date("since"), tunnelID: try query.uuid("tunnel_id"))
         let (page, perPage) = try query.paging(defaultPerPage: 100)
-        let result = try await controlPlane.auditLog(accountID: account, filter: filter, page: page, perPage: perPage)
-        return ControlAPI.json(V4.Envelope(
-            success: true, result: result.items,
-            resultInfo: V4.ResultInfo(count: result.items.count, page: page, perPage: perPage, totalCount: result.totalCount)))
+        return ControlAPI.json(try await controlPlane.auditLog(accountID: account, filter: filter, page: page, perPage: perPage))
     }
 
     func verifyToken(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

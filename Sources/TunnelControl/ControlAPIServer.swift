@@ -2,7 +2,7 @@ public import Hummingbird
 public import Logging
 public import NIOCore
 public import ServiceLifecycle
-import Synchronization
+import TunnelCore
 
 /// The control plane's API listener as a `Service`: Hummingbird over HTTP/1.1.
 ///
@@ -17,7 +17,7 @@ public final class ControlAPIServer: Service, Sendable {
     let port: Int
     let maxBodyBytes: Int
     let logger: Logger
-    private let bound = Mutex<(address: SocketAddress?, error: (any Error)?, waiters: [CheckedContinuation<SocketAddress, any Error>])>((nil, nil, []))
+    private let bound = OnceValue<SocketAddress>()
 
     /// Creates the listener; `port` 0 picks a free one. Request bodies over `maxBodyBytes`
     /// (default 64 KiB) are answered 413.
@@ -31,15 +31,7 @@ public final class ControlAPIServer: Service, Sendable {
 
     /// Waits until the listener is bound and returns its address; throws if binding failed.
     public func listeningAddress() async throws -> SocketAddress {
-        try await withCheckedThrowingContinuation { continuation in
-            let ready: Result<SocketAddress, any Error>? = bound.withLock { state in
-                if let address = state.address { return .success(address) }
-                if let error = state.error { return .failure(error) }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let ready { continuation.resume(with: ready) }
-        }
+        try await bound.wait()
     }
 
     /// Serves until graceful shutdown.
@@ -51,25 +43,14 @@ public final class ControlAPIServer: Service, Sendable {
         let application = Application(
             responder: ControlAPI.responder(controlPlane: controlPlane, maxBodyBytes: maxBodyBytes),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { [self] channel in
-                guard let address = channel.localAddress else { return }
-                let waiters = bound.withLock { state in
-                    state.address = address
-                    defer { state.waiters = [] }
-                    return state.waiters
-                }
-                for waiter in waiters { waiter.resume(returning: address) }
+            onServerRunning: { [bound] channel in
+                if let address = channel.localAddress { bound.succeed(address) }
             },
             logger: frameworkLogger)
         do {
             try await application.run()
         } catch {
-            let waiters = bound.withLock { state in
-                state.error = error
-                defer { state.waiters = [] }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume(throwing: error) }
+            bound.fail(error)
             throw error
         }
     }

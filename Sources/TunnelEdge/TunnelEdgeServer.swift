@@ -30,7 +30,7 @@ public final class TunnelEdgeServer: Service, Sendable {
     public let events = EdgeEventSink()
     let logger: Logger
     private let shutdownRequest = ShutdownSignal()
-    private let bound = Mutex<(addresses: ListeningAddresses?, error: String?, waiters: [CheckedContinuation<ListeningAddresses, any Error>])>((nil, nil, []))
+    private let bound = OnceValue<ListeningAddresses>()
 
     /// The addresses the edge listens on.
     public struct ListeningAddresses: Sendable {
@@ -55,15 +55,7 @@ public final class TunnelEdgeServer: Service, Sendable {
 
     /// Waits until both listeners are bound and returns their addresses; throws if binding failed.
     public func listeningAddresses() async throws -> ListeningAddresses {
-        try await withCheckedThrowingContinuation { continuation in
-            let ready: Result<ListeningAddresses, EdgeServerError>? = bound.withLock { state in
-                if let addresses = state.addresses { return .success(addresses) }
-                if let error = state.error { return .failure(EdgeServerError(message: error)) }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let ready { continuation.resume(with: ready) }
-        }
+        try await bound.wait()
     }
 
     /// Starts a graceful shutdown: stop accepting, drain in-flight streams, close.
@@ -109,12 +101,7 @@ public final class TunnelEdgeServer: Service, Sendable {
         let addresses = ListeningAddresses(
             connector: connectorListener.channel.localAddress!, visitor: visitorListener.channel.localAddress!,
             visitorTLS: tlsVisitorListener?.channel.localAddress)
-        let waiters = bound.withLock { state in
-            state.addresses = addresses
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume(returning: addresses) }
+        bound.succeed(addresses)
         logger.info("edge listening", metadata: ["connectors": "\(addresses.connector)", "visitors": "\(addresses.visitor)"])
 
         let proxy = VisitorProxy(store: store, registry: registry, limits: configuration.visitorLimits, metrics: metrics, logger: logger)
@@ -204,12 +191,7 @@ public final class TunnelEdgeServer: Service, Sendable {
     }
 
     private func failBinding(_ message: String) {
-        let waiters = bound.withLock { state in
-            state.error = message
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume(throwing: EdgeServerError(message: message)) }
+        bound.fail(EdgeServerError(message: message))
     }
 
     private static func describe(_ error: any Error) -> String {
