@@ -109,11 +109,11 @@ struct EdgeServeCommand: AsyncParsableCommand {
         } catch {
             Self.fail("\(error)")
         }
-        let controlPlane = ControlPlane(store: store, logger: logger)
+        let controlPlane = ControlPlane(store: store, tunnelDomain: setup.tunnelDomain, logger: logger)
         let registry = PrometheusCollectorRegistry()
         let edge = TunnelEdgeServer(
             configuration: setup.configuration,
-            store: controlPlane.edgeTunnelStore(staticTunnels: setup.tunnels, tunnelDomain: setup.tunnelDomain),
+            store: controlPlane.edgeTunnelStore(staticTunnels: setup.tunnels),
             metrics: EdgeMetrics(factory: PrometheusMetricsFactory(registry: registry)), logger: logger)
         controlPlane.attach(edge)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []

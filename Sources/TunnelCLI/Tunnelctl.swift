@@ -28,7 +28,7 @@ struct TunnelCommand: AsyncParsableCommand {
         abstract: "Create, route, inspect and run tunnels.",
         subcommands: [
             TunnelCreateCommand.self, TunnelListCommand.self, TunnelInfoCommand.self, TunnelDeleteCommand.self,
-            TunnelCleanupCommand.self, TunnelTokenCommand.self, TunnelRunCommand.self, TunnelIngressCommand.self,
+            TunnelCleanupCommand.self, TunnelTokenCommand.self, TunnelRouteCommand.self, TunnelRunCommand.self, TunnelIngressCommand.self,
         ]
     )
 

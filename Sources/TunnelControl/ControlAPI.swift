@@ -27,6 +27,7 @@ public enum ControlAPI {
         router.get(RouterPath("\(tunnels)/:tunnel/connections")) { request, context in try await api.connections(request, context) }
         router.delete(RouterPath("\(tunnels)/:tunnel/connections")) { request, context in try await api.cleanup(request, context) }
         router.get(RouterPath("\(basePath)/accounts/:account/audit_logs")) { request, context in try await api.audit(request, context) }
+        router.put(RouterPath("\(basePath)/zones/:zone/tunnels/:tunnel/routes")) { request, context in try await api.route(request, context) }
         router.get(RouterPath("\(basePath)/user/tokens/verify")) { request, context in try await api.verifyToken(request, context) }
         return ErrorEnvelopeResponder(inner: router.buildResponder(), logger: controlPlane.logger)
     }
@@ -35,6 +36,7 @@ public enum ControlAPI {
     static let routePatterns: [[Substring]] = [
         "client/v4/accounts/*/cfd_tunnel", "client/v4/accounts/*/cfd_tunnel/*", "client/v4/accounts/*/cfd_tunnel/*/token",
         "client/v4/accounts/*/cfd_tunnel/*/connections", "client/v4/accounts/*/audit_logs", "client/v4/user/tokens/verify",
+        "client/v4/zones/*/tunnels/*/routes",
     ].map { $0.split(separator: "/") }
 
     /// Whether `path` is one of the routes (whatever the method).
@@ -130,8 +132,8 @@ struct Handlers: Sendable {
         return id
     }
 
-    func createTunnel(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let (account, actor) = try await authorize(request, context)
+    /// The JSON body, within the size limit.
+    func body<Body: Decodable>(_ request: Request, as type: Body.Type) async throws -> Body {
         var request = request
         let body: ByteBuffer
         do {
@@ -139,14 +141,32 @@ struct Handlers: Sendable {
         } catch is NIOTooManyBytesError {
             throw ControlPlaneError.bodyTooLarge(limit: maxBodyBytes)
         }
-        let create: V4.CreateTunnelRequest
         do {
-            create = try JSONDecoder().decode(V4.CreateTunnelRequest.self, from: Data(body.readableBytesView))
+            return try JSONDecoder().decode(Body.self, from: Data(body.readableBytesView))
         } catch let error as DecodingError {
             throw ControlPlaneError.invalidRequest("request body: \(Self.describe(error))")
         } catch {
             throw ControlPlaneError.invalidRequest("request body is not JSON")
         }
+    }
+
+    func route(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let token = try await controlPlane.authenticate(authorization: request.headers[.authorization])
+        let id = try tunnelID(request, context)
+        let route = try await body(request, as: V4.HostnameRouteRequest.self)
+        guard route.type == "dns" else {
+            throw ControlPlaneError.invalidRequest("route type \(String(reflecting: route.type)) is not supported: only dns routes (load balancers are not part of this control plane)")
+        }
+        guard let hostname = route.userHostname, !hostname.isEmpty else { throw ControlPlaneError.invalidRequest("user_hostname is required") }
+        let result = try await controlPlane.routeDNS(
+            accountID: token.accountID, zoneID: context.parameters.get("zone") ?? "", tunnelID: id, hostname: hostname,
+            overwrite: route.overwriteExisting ?? false, actor: "token:\(token.id)")
+        return ControlAPI.json(V4.Envelope(success: true, result: result))
+    }
+
+    func createTunnel(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let (account, actor) = try await authorize(request, context)
+        let create = try await body(request, as: V4.CreateTunnelRequest.self)
         let tunnel = try await controlPlane.createTunnel(accountID: account, name: create.name, secretBase64: create.tunnelSecret, actor: actor)
         return ControlAPI.json(V4.Envelope(success: true, result: tunnel))
     }

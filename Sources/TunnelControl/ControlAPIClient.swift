@@ -97,6 +97,12 @@ public struct ControlAPIClient: Sendable {
         _ = try await callPaged(.DELETE, "\(tunnelsPath)/\(id.lowercasedString)/connections", query: query, as: String.self, operation: "cleanup connections", page: nil)
     }
 
+    /// `PUT /zones/{zone}/tunnels/{id}/routes` with a DNS route.
+    public func routeDNS(tunnelID: UUID, hostname: String, overwrite: Bool) async throws -> ControlPlane.HostnameRouteResult {
+        let body = try JSONEncoder().encode(V4.HostnameRouteRequest(hostname: hostname, overwrite: overwrite))
+        return try await call(.PUT, "\(baseURL)/zones/\(zoneID)/tunnels/\(tunnelID.lowercasedString)/routes", body: body, as: ControlPlane.HostnameRouteResult.self, operation: "add route")
+    }
+
     // MARK: Transport
 
     func call<Result: Codable & Sendable>(_ method: HTTPMethod, _ url: String, body: Data? = nil, as type: Result.Type, operation: String) async throws -> Result {

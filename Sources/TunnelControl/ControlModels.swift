@@ -162,6 +162,8 @@ public enum AuditAction: String, Hashable, Sendable, Codable, CaseIterable {
     case tokenRevoked = "token.revoked"
     /// An account was created.
     case accountCreated = "account.created"
+    /// A CNAME route to a tunnel was added (or replaced another record).
+    case cnameAdded = "dns.cname_added"
 }
 
 /// One entry of an account's audit log.
@@ -242,5 +244,38 @@ public struct ConnectionRecord: Hashable, Sendable {
         self.location = location
         self.openedAt = openedAt
         self.closedAt = closedAt
+    }
+}
+
+/// A DNS record of an account zone. Tunnel routes are CNAME records to
+/// `<tunnel-id>.<tunnel domain>` with ``tunnelID`` set.
+public struct DNSRecord: Hashable, Sendable {
+    /// The record's ID.
+    public var id: String
+    /// The zone holding it.
+    public var zoneID: String
+    /// The owner name, lowercase, without a trailing dot.
+    public var name: String
+    /// `CNAME`, `A`, `AAAA` or `TXT`.
+    public var type: String
+    /// The target (CNAME), address (A/AAAA) or text.
+    public var content: String
+    /// The tunnel the record routes to, for tunnel routes.
+    public var tunnelID: UUID?
+    /// When it was created.
+    public var createdAt: Date
+    /// When it last changed.
+    public var updatedAt: Date
+
+    /// Creates a record.
+    public init(id: String, zoneID: String, name: String, type: String, content: String, tunnelID: UUID?, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.zoneID = zoneID
+        self.name = name
+        self.type = type
+        self.content = content
+        self.tunnelID = tunnelID
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
     }
 }

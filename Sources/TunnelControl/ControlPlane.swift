@@ -69,7 +69,7 @@ public struct IssuedToken: Sendable {
 
 /// The control plane: accounts, API tokens, tunnels, revocation and the audit log, over a
 /// ``ControlStore``. The HTTP API (``ControlAPI``) and `tunnelctl edge …` call it; the edge
-/// looks tunnels up through ``edgeTunnelStore(staticTunnels:tunnelDomain:)`` and reports its
+/// looks tunnels up through ``edgeTunnelStore(staticTunnels:)`` and reports its
 /// connections to ``recordEdgeEvents(_:)``.
 public final class ControlPlane: Sendable {
     /// Where everything is kept.
@@ -77,6 +77,10 @@ public final class ControlPlane: Sendable {
     let logger: Logger
     private let live = Mutex<(any LiveTunnelConnections)?>(nil)
     private let tunnelCache = Mutex<[UUID: EdgeTunnel]>([:])
+    /// Hostname → tunnel, from the DNS routes; loaded on first use, updated by ``routeDNS``.
+    let routes = Mutex<RouteTable?>(nil)
+    /// The domain of `<tunnel-id>.<domain>` names, the target of tunnel routes.
+    public let tunnelDomain: String
 
     /// Largest page size of lists. 1000.
     public static let maxPageSize = 1000
@@ -84,8 +88,9 @@ public final class ControlPlane: Sendable {
     public static let defaultPageSize = 20
 
     /// Creates a control plane over `store`.
-    public init(store: any ControlStore, logger: Logger = Logger(label: "tunnel.control")) {
+    public init(store: any ControlStore, tunnelDomain: String = "cfargotunnel.com", logger: Logger = Logger(label: "tunnel.control")) {
         self.store = store
+        self.tunnelDomain = tunnelDomain.lowercased()
         self.logger = logger
     }
 
@@ -290,7 +295,7 @@ public final class ControlPlane: Sendable {
     // MARK: Edge integration
 
     /// The edge's view of the store: static tunnels from edge.yml first, then the stored ones.
-    public func edgeTunnelStore(staticTunnels: [EdgeTunnel] = [], tunnelDomain: String = "cfargotunnel.com") -> ControlPlaneTunnelStore {
+    public func edgeTunnelStore(staticTunnels: [EdgeTunnel] = []) -> ControlPlaneTunnelStore {
         ControlPlaneTunnelStore(controlPlane: self, staticTunnels: InMemoryTunnelStore(staticTunnels), tunnelDomain: tunnelDomain)
     }
 
@@ -414,7 +419,14 @@ public final class ControlPlaneTunnelStore: EdgeTunnelStore {
         if let tunnel = try await staticTunnels.tunnel(forHostname: hostname) { return tunnel }
         let host = HostnameRouter.normalize(hostname)
         let suffix = "." + tunnelDomain
-        guard host.hasSuffix(suffix), let id = UUID(tunnelIDString: String(host.dropLast(suffix.count))) else { return nil }
+        let id: UUID
+        if host.hasSuffix(suffix), let direct = UUID(tunnelIDString: String(host.dropLast(suffix.count))) {
+            id = direct
+        } else if let routed = try await controlPlane.routedTunnel(host: host) {
+            id = routed
+        } else {
+            return nil
+        }
         guard let tunnel = try await tunnel(id: id), tunnel.deletedAt == nil else { return nil }
         return tunnel
     }

@@ -20,6 +20,8 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
         case accountExists
         case zoneTaken
         case tokenNotFound
+        case hostnameOutsideZones
+        case recordExists
         case storage
     }
 
@@ -53,7 +55,7 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
         switch code {
         case .unauthenticated: 401
         case .wrongAccount: 403
-        case .invalidRequest, .tunnelHasConnections, .tunnelDeleted: 400
+        case .invalidRequest, .tunnelHasConnections, .tunnelDeleted, .hostnameOutsideZones, .recordExists: 400
         case .tunnelNotFound, .invalidObjectIdentifier, .noRoute, .accountNotFound, .tokenNotFound: 404
         case .methodNotAllowed: 405
         case .nameTaken, .accountExists, .zoneTaken: 409
@@ -74,6 +76,8 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
         case .tunnelDeleted: 1023
         case .accountNotFound, .tokenNotFound: 1030
         case .accountExists, .zoneTaken: 1031
+        case .recordExists: 1003
+        case .hostnameOutsideZones: 1050
         case .noRoute: 7000
         case .methodNotAllowed: 7001
         case .invalidObjectIdentifier: 7003
@@ -154,6 +158,16 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
     /// No API token with this ID.
     public static func tokenNotFound(_ id: String, file: String = #fileID, line: UInt = #line) -> Self {
         Self(.tokenNotFound, "No API token \(id); the tokens of an account are listed by `tunnelctl edge token list`", file: file, line: line)
+    }
+
+    /// A route for a hostname that no zone of the account holds.
+    public static func hostnameOutsideZones(_ host: String, zones: [String], file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.hostnameOutsideZones, "\(host) is not in a zone of this account (\(zones.joined(separator: ", "))); route a hostname under one of them", file: file, line: line)
+    }
+
+    /// Another record owns the name and `overwrite_existing` was not set.
+    public static func recordExists(_ host: String, type: String, content: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.recordExists, "An A, AAAA or CNAME record already exists with that host: \(host) \(type) \(content). Use --overwrite-dns (-f) to replace it.", file: file, line: line)
     }
 
     /// The store failed (disk full, file unreadable, corrupt database).

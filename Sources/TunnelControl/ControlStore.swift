@@ -19,6 +19,15 @@ public protocol ControlStore: Sendable {
     func account(idOrName: String) async throws -> Account?
     /// The zones of an account, by name.
     func zones(accountID: String) async throws -> [Zone]
+    /// The zone with this tag.
+    func zone(id: String) async throws -> Zone?
+
+    /// The record owning `name` (lowercase), if any.
+    func dnsRecord(name: String) async throws -> DNSRecord?
+    /// Adds a record, or replaces the one owning its name.
+    func putDNSRecord(_ record: DNSRecord) async throws
+    /// Every tunnel route (CNAME records with a tunnel), for the edge's routing table.
+    func tunnelRoutes() async throws -> [DNSRecord]
 
     /// Adds an API token record with the SHA-256 digest (hex) of the token.
     func insertToken(_ token: APITokenRecord, digest: String) async throws

@@ -63,6 +63,18 @@ extension SQLControlStore {
                 "CREATE INDEX audit_account_at ON audit_events (account_id, at)",
             ]
         },
+        Migration(version: 3, summary: "DNS records of the account zones (tunnel routes)") { _ in
+            [
+                """
+                CREATE TABLE dns_records (
+                    id TEXT PRIMARY KEY, zone_id TEXT NOT NULL REFERENCES zones(id), name TEXT NOT NULL,
+                    type TEXT NOT NULL, content TEXT NOT NULL, tunnel_id TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+                """,
+                // One A/AAAA/CNAME owner per name: a CNAME excludes other records of its name.
+                "CREATE UNIQUE INDEX dns_records_name ON dns_records (name)",
+                "CREATE INDEX dns_records_tunnel ON dns_records (tunnel_id)",
+            ]
+        },
     ]
 
     /// The newest schema version this build knows.

@@ -145,6 +145,50 @@ public final class SQLControlStore: ControlStore {
         }
     }
 
+    public func zone(id: String) async throws -> Zone? {
+        try await serialized {
+            try await database.raw("SELECT id, account_id, name FROM zones WHERE id = \(bind: id)").first().map { row in
+                Zone(id: try row.decode(column: "id", as: String.self), accountID: try row.decode(column: "account_id", as: String.self), name: try row.decode(column: "name", as: String.self))
+            }
+        }
+    }
+
+    // MARK: DNS records
+
+    static let recordColumns: SQLQueryString = "id, zone_id, name, type, content, tunnel_id, created_at, updated_at"
+
+    public func dnsRecord(name: String) async throws -> DNSRecord? {
+        try await serialized {
+            try await database.raw("SELECT \(Self.recordColumns) FROM dns_records WHERE name = \(bind: name)").first().map(Self.record)
+        }
+    }
+
+    public func putDNSRecord(_ record: DNSRecord) async throws {
+        try await transaction {
+            try await database.raw("DELETE FROM dns_records WHERE name = \(bind: record.name)").run()
+            try await database.raw("""
+                INSERT INTO dns_records (\(Self.recordColumns))
+                VALUES (\(bind: record.id), \(bind: record.zoneID), \(bind: record.name), \(bind: record.type), \(bind: record.content),
+                        \(bind: record.tunnelID?.lowercasedString), \(bind: Self.micros(record.createdAt)), \(bind: Self.micros(record.updatedAt)))
+                """).run()
+        }
+    }
+
+    public func tunnelRoutes() async throws -> [DNSRecord] {
+        try await serialized {
+            try await database.raw("SELECT \(Self.recordColumns) FROM dns_records WHERE tunnel_id IS NOT NULL ORDER BY name").all().map(Self.record)
+        }
+    }
+
+    static func record(_ row: any SQLRow) throws -> DNSRecord {
+        DNSRecord(
+            id: try row.decode(column: "id", as: String.self), zoneID: try row.decode(column: "zone_id", as: String.self),
+            name: try row.decode(column: "name", as: String.self), type: try row.decode(column: "type", as: String.self),
+            content: try row.decode(column: "content", as: String.self),
+            tunnelID: try row.decode(column: "tunnel_id", as: String?.self).flatMap(UUID.init(uuidString:)),
+            createdAt: try date(row, "created_at"), updatedAt: try date(row, "updated_at"))
+    }
+
     // MARK: API tokens
 
     public func insertToken(_ token: APITokenRecord, digest: String) async throws {
@@ -212,9 +256,10 @@ public final class SQLControlStore: ControlStore {
         case nil: break
         }
         if let name = filter.name { conditions.append("name = \(bind: name)") }
-        // Prefixes compare with substr, not LIKE: names may hold % and _.
-        if let prefix = filter.namePrefix { conditions.append("substr(name, 1, \(bind: prefix.utf8.count)) = \(bind: prefix)") }
-        if let prefix = filter.excludePrefix { conditions.append("substr(name, 1, \(bind: prefix.utf8.count)) <> \(bind: prefix)") }
+        // Prefixes compare with substr, not LIKE: names may hold % and _, and LIKE ignores case
+        // in SQLite but not in PostgreSQL. length() keeps the bind a text on both engines.
+        if let prefix = filter.namePrefix { conditions.append("substr(name, 1, length(\(bind: prefix))) = \(bind: prefix)") }
+        if let prefix = filter.excludePrefix { conditions.append("substr(name, 1, length(\(bind: prefix))) <> \(bind: prefix)") }
         if let existedAt = filter.existedAt {
             let at = Self.micros(existedAt)
             conditions.append("created_at <= \(bind: at) AND (deleted_at IS NULL OR deleted_at > \(bind: at))")

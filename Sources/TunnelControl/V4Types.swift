@@ -228,6 +228,25 @@ public enum V4 {
         }
     }
 
+    /// The body of `PUT /zones/{zone}/tunnels/{id}/routes` (cloudflared's `route dns`).
+    public struct HostnameRouteRequest: Codable, Hashable, Sendable {
+        public var type: String
+        public var userHostname: String?
+        public var overwriteExisting: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case type
+            case userHostname = "user_hostname", overwriteExisting = "overwrite_existing"
+        }
+
+        /// Creates a DNS route request.
+        public init(hostname: String, overwrite: Bool) {
+            self.type = "dns"
+            self.userHostname = hostname
+            self.overwriteExisting = overwrite
+        }
+    }
+
     /// Paging of a list response.
     public struct ResultInfo: Codable, Hashable, Sendable {
         public var count: Int

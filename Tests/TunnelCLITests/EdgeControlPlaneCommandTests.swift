@@ -20,6 +20,7 @@ struct EdgeControlPlaneCommandTests {
         let accountID: String
         let token: String
         let tokenID: String
+        let zoneID: String
 
         /// `edge account create` before the edge runs (the admin talks to the store directly).
         static func create(_ sandbox: Run.Sandbox) throws -> Deployment {
@@ -31,7 +32,8 @@ struct EdgeControlPlaneCommandTests {
             func value(_ label: String) -> String {
                 output.stdout.split(separator: "\n").first { $0.hasPrefix(label) }.map { String($0.dropFirst(label.count)).trimmingCharacters(in: .whitespaces) } ?? ""
             }
-            return Deployment(sandbox: sandbox, state: state, certPath: certPath, accountID: value("account ID:"), token: value("API token:"), tokenID: value("token ID:"))
+            let zone = value("zone:").split(separator: " ").last.map(String.init) ?? ""
+            return Deployment(sandbox: sandbox, state: state, certPath: certPath, accountID: value("account ID:"), token: value("API token:"), tokenID: value("token ID:"), zoneID: zone)
         }
 
         func startEdge() async throws -> (Serve.RunningEdge, api: String) {
@@ -111,6 +113,17 @@ struct EdgeControlPlaneCommandTests {
         let visit = try await Run.result(of: try PeerProcess("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n", "-H", "Host: \(id).cfargotunnel.com", "http://127.0.0.1:\(edge.visitorPort)/bytes/1000"]))
         #expect(visit.status == 200 && visit.size == 1000)
 
+        // Route a hostname of the zone to it: visitors of that name reach it at once.
+        let routed = try deployment.tunnel(api, ["route", "dns", "web", "app.example.test"])
+        #expect(routed.status == 0, "\(routed.stderr)")
+        #expect(routed.stderr.contains(" INF Added CNAME app.example.test which will route to this tunnel tunnelID=\(id)"), "\(routed.stderr)")
+        let again = try deployment.tunnel(api, ["route", "dns", id, "app"])
+        #expect(again.stderr.contains(" INF app.example.test is already configured to route to your tunnel tunnelID=\(id)"), "\(again.stderr)")
+        let outside = try deployment.tunnel(api, ["route", "dns", "web", "app.elsewhere.test"])
+        #expect(outside.status == 1 && outside.stderr.contains("not in a zone of this account (example.test)"), "\(outside.stderr)")
+        let byName = try await Run.result(of: try PeerProcess("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n", "-H", "Host: app.example.test", "http://127.0.0.1:\(edge.visitorPort)/bytes/2000"]))
+        #expect(byName.status == 200 && byName.size == 2000)
+
         let refused = try deployment.tunnel(api, ["delete", "web"])
         #expect(refused.status == 1 && refused.stderr.contains("has active connections"), "\(refused.stderr)")
         let deleted = try deployment.tunnel(api, ["delete", "-f", "web"])
@@ -121,8 +134,8 @@ struct EdgeControlPlaneCommandTests {
         #expect(runner.outputLines.contains { $0.contains("has been deleted") })
         let gone = try await Run.result(of: try PeerProcess("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n", "-H", "Host: \(id).cfargotunnel.com", "http://127.0.0.1:\(edge.visitorPort)/"]))
         #expect(gone.status == 530)
-        let again = try deployment.tunnel(api, ["delete", id])
-        #expect(again.status == 1 && again.stderr.contains("Tunnel \(id) has already been deleted"))
+        let deletedAgain = try deployment.tunnel(api, ["delete", id])
+        #expect(deletedAgain.status == 1 && deletedAgain.stderr.contains("Tunnel \(id) has already been deleted"))
         let withDeleted = try deployment.tunnel(api, ["list", "-d"])
         #expect(withDeleted.stdout.contains(id))
         #expect(try deployment.tunnel(api, ["list"]).stdout == "No tunnels were found for the given filter flags. You can use 'tunnelctl tunnel create' to create a tunnel.\n")
@@ -134,7 +147,7 @@ struct EdgeControlPlaneCommandTests {
         #expect(audit.status == 0, "\(audit.stderr)")
         let events = try #require(try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [[String: Any]])
         let actions = events.compactMap { $0["action"] as? String }
-        #expect(actions.first == "tunnel.created" && actions.contains("tunnel.deleted"))
+        #expect(actions.first == "tunnel.created" && actions.contains("tunnel.deleted") && actions.contains("dns.cname_added"))
         #expect(actions.filter { $0 == "tunnel.registered" }.count == 4)
         #expect(actions.filter { $0 == "tunnel.unregistered" }.count == 4)
         let registered = try #require(events.first { $0["action"] as? String == "tunnel.registered" }?["metadata"] as? [String: String])
@@ -189,7 +202,7 @@ struct EdgeControlPlaneCommandTests {
         defer { edge.process.stop() }
         let python = PeerProcess.python(packageRoot: Run.packageRoot)
         let peers = Run.packageRoot.appendingPathComponent("Tests/TunnelControlTests/Peers")
-        for scenario in [["lifecycle"], ["errors"], ["paginate", "45"]] {
+        for scenario in [["lifecycle"], ["errors"], ["paginate", "45"], ["route", deployment.zoneID]] {
             let client = try PeerProcess(python, [peers.appendingPathComponent("cloudflared_api.py").path, api, deployment.token, deployment.accountID] + scenario)
             let status = await client.waitForExit(timeout: .seconds(120))
             #expect(status == 0, "\(scenario): \(client.outputLines.suffix(10).joined(separator: "\n"))")
@@ -198,7 +211,10 @@ struct EdgeControlPlaneCommandTests {
         let validate = try PeerProcess(python, ["-c", "import sys, yaml; from openapi_spec_validator import validate; validate(yaml.safe_load(open(sys.argv[1]))); print('valid')", spec])
         #expect(await validate.waitForExit(timeout: .seconds(60)) == 0, "\(validate.outputLines.suffix(10).joined(separator: "\n"))")
         let schemathesis = try PeerProcess("bash", [peers.appendingPathComponent("run_schemathesis.sh").path, spec, api, deployment.token, deployment.accountID],
-                                           environment: ["SCHEMATHESIS": python.contains("/") ? (python as NSString).deletingLastPathComponent + "/schemathesis" : "schemathesis"])
+                                           environment: [
+                                               "SCHEMATHESIS": python.contains("/") ? (python as NSString).deletingLastPathComponent + "/schemathesis" : "schemathesis",
+                                               "ST_ZONE_ID": deployment.zoneID,
+                                           ])
         let status = await schemathesis.waitForExit(timeout: .seconds(300))
         #expect(status == 0, "\(schemathesis.outputLines.suffix(40).joined(separator: "\n"))")
         // No request made the server fail: nothing was logged at error level.

@@ -13,6 +13,7 @@ struct ControlAPITests {
     struct Fixture {
         let controlPlane: ControlPlane
         let accountID: String
+        let zoneID: String
         let token: String
         let otherToken: String
         var auth: HTTPFields { [.authorization: "Bearer \(token)", .accept: "application/json;version=1"] }
@@ -21,9 +22,9 @@ struct ControlAPITests {
 
     static func withAPI(maxBodyBytes: Int = 65536, _ body: @escaping @Sendable (any TestClientProtocol, Fixture) async throws -> Void) async throws {
         try await TemporaryStore.withControlPlane { controlPlane, _ in
-            let (account, _, token) = try await controlPlane.createAccount(name: "acme", zones: ["example.test"])
+            let (account, zones, token) = try await controlPlane.createAccount(name: "acme", zones: ["example.test", "second.test"])
             let (_, _, other) = try await controlPlane.createAccount(name: "other", zones: ["other.test"])
-            let fixture = Fixture(controlPlane: controlPlane, accountID: account.id, token: token.value.value, otherToken: other.value.value)
+            let fixture = Fixture(controlPlane: controlPlane, accountID: account.id, zoneID: zones[0].id, token: token.value.value, otherToken: other.value.value)
             let app = Application(responder: ControlAPI.responder(controlPlane: controlPlane, maxBodyBytes: maxBodyBytes))
             try await app.test(.router) { client in try await body(client, fixture) }
         }
@@ -222,6 +223,54 @@ struct ControlAPITests {
                 #expect(response.status.code < 500, "\(method) \(uri) -> \(response.status)")
                 #expect(response.headers[.contentType] == "application/json", "\(method) \(uri) -> \(response.status)")
             }
+        }
+    }
+
+    static func route(_ client: any TestClientProtocol, _ fixture: Fixture, tunnel: String, _ body: String, token: String? = nil, zone: String? = nil) async throws -> TestResponse {
+        try await client.execute(
+            uri: "/client/v4/zones/\(zone ?? fixture.zoneID)/tunnels/\(tunnel)/routes", method: .put,
+            headers: [.authorization: "Bearer \(token ?? fixture.token)", .contentType: "application/json"], body: ByteBuffer(string: body))
+    }
+
+    @Test("route dns: new, unchanged, the record in the way, overwrite, relative names, the apex, other zones and accounts")
+    func dnsRoutes() async throws {
+        try await Self.withAPI { client, fixture in
+            let web = try await Self.create(client, fixture, name: "web")["id"] as? String ?? ""
+            let api = try await Self.create(client, fixture, name: "api")["id"] as? String ?? ""
+            func result(_ response: TestResponse) throws -> [String: String] {
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+                return try #require(try Self.json(response)["result"] as? [String: String])
+            }
+            // A name without a dot is relative to the path's zone, as on Cloudflare.
+            #expect(try result(try await Self.route(client, fixture, tunnel: web, #"{"type":"dns","user_hostname":"app","overwrite_existing":false}"#)) == ["cname": "new", "name": "app.example.test"])
+            #expect(try result(try await Self.route(client, fixture, tunnel: web, #"{"type":"dns","user_hostname":"APP.example.test.","overwrite_existing":false}"#)) == ["cname": "unchanged", "name": "app.example.test"])
+            // Another tunnel's record is in the way: the refusal names it.
+            let refused = try await Self.route(client, fixture, tunnel: api, #"{"type":"dns","user_hostname":"app.example.test","overwrite_existing":false}"#)
+            #expect(try Self.errorCode(refused, status: .badRequest) == 1003)
+            #expect(String(buffer: refused.body).contains("An A, AAAA or CNAME record already exists with that host: app.example.test CNAME \(web).cfargotunnel.com"))
+            #expect(try result(try await Self.route(client, fixture, tunnel: api, #"{"type":"dns","user_hostname":"app.example.test","overwrite_existing":true}"#)) == ["cname": "updated", "name": "app.example.test"])
+            #expect(try await fixture.controlPlane.routedTunnel(host: "app.example.test")?.lowercasedString == api)
+            // The apex, another zone of the account, a wildcard.
+            #expect(try result(try await Self.route(client, fixture, tunnel: web, #"{"type":"dns","user_hostname":"example.test"}"#))["cname"] == "new")
+            #expect(try result(try await Self.route(client, fixture, tunnel: web, #"{"type":"dns","user_hostname":"x.second.test"}"#))["name"] == "x.second.test")
+            #expect(try result(try await Self.route(client, fixture, tunnel: web, #"{"type":"dns","user_hostname":"*.example.test"}"#))["cname"] == "new")
+            #expect(try await fixture.controlPlane.routedTunnel(host: "anything.example.test")?.lowercasedString == web)
+            #expect(try await fixture.controlPlane.routedTunnel(host: "app.example.test")?.lowercasedString == api)
+            // Outside the account's zones, bad names, another account's zone, load balancers.
+            let outside = try await Self.route(client, fixture, tunnel: web, #"{"type":"dns","user_hostname":"app.other.test"}"#)
+            #expect(try Self.errorCode(outside, status: .badRequest) == 1050)
+            #expect(String(buffer: outside.body).contains("example.test, second.test"))
+            #expect(try Self.errorCode(try await Self.route(client, fixture, tunnel: web, #"{"type":"dns","user_hostname":"bad name!"}"#), status: .badRequest) == 1001)
+            #expect(try Self.errorCode(try await Self.route(client, fixture, tunnel: web, #"{"type":"lb","lb_name":"x","lb_pool":"y"}"#), status: .badRequest) == 1001)
+            #expect(try Self.errorCode(try await Self.route(client, fixture, tunnel: web, #"{"type":"dns","user_hostname":"app"}"#, token: fixture.otherToken), status: .forbidden) == 10000)
+            #expect(try Self.errorCode(try await Self.route(client, fixture, tunnel: web, #"{"type":"dns","user_hostname":"app"}"#, zone: "nope"), status: .forbidden) == 10000)
+            #expect(try Self.errorCode(try await Self.route(client, fixture, tunnel: UUID().uuidString, #"{"type":"dns","user_hostname":"app"}"#), status: .notFound) == 1002)
+            // CNAME add is an audit event.
+            let audit = try Self.json(try await client.execute(uri: "/client/v4/accounts/\(fixture.accountID)/audit_logs?tunnel_id=\(api)", method: .get, headers: fixture.auth))
+            let entries = try #require(audit["result"] as? [[String: Any]])
+            let added = try #require(entries.first { $0["action"] as? String == "dns.cname_added" })
+            let metadata = try #require(added["metadata"] as? [String: String])
+            #expect(metadata["hostname"] == "app.example.test" && metadata["replaced"] == "CNAME \(web).cfargotunnel.com")
         }
     }
 }

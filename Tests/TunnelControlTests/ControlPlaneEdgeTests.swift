@@ -87,13 +87,13 @@ struct ControlPlaneEdgeTests {
         return TunnelCredentials(accountTag: running.accountID, tunnelSecret: secret, tunnelID: UUID(uuidString: created.id))
     }
 
-    static func connector(_ running: Running, _ credentials: TunnelCredentials, pki: TestPKI, haConnections: Int) throws -> TunnelConnector {
+    static func connector(_ running: Running, _ credentials: TunnelCredentials, pki: TestPKI, haConnections: Int, service: String = "hello_world") throws -> TunnelConnector {
         let configuration = TunnelConnectorConfiguration(
             credentials: credentials,
             edgeAddresses: Array(repeating: EdgeAddress(host: "127.0.0.1", port: running.connectorPort), count: haConnections),
             edgeTrustRoots: try NIOSSLCertificate.fromPEMFile(pki.caPath),
             haConnections: haConnections, retries: 1, gracePeriod: .seconds(2))
-        return TunnelConnector(configuration: configuration, proxy: OriginProxy(ingress: try Ingress(rules: [IngressRuleConfig(service: "hello_world")]), client: OriginHTTPClient()))
+        return TunnelConnector(configuration: configuration, proxy: OriginProxy(ingress: try Ingress(rules: [IngressRuleConfig(service: service)]), client: OriginHTTPClient()))
     }
 
     /// Reads one connector's events (a class: the iterator is used from several places).
@@ -115,9 +115,13 @@ struct ControlPlaneEdgeTests {
     }
 
     static func visit(_ running: Running, tunnelID: UUID) async throws -> Int {
+        try await visit(running, host: "\(tunnelID.lowercasedString).cfargotunnel.com")
+    }
+
+    static func visit(_ running: Running, host: String) async throws -> Int {
         let process = try PeerProcess("curl", [
             "-sS", "-o", "/dev/null", "-w", "%{http_code}\n", "--max-time", "20",
-            "-H", "Host: \(tunnelID.lowercasedString).cfargotunnel.com", "http://127.0.0.1:\(running.visitorPort)/",
+            "-H", "Host: \(host)", "http://127.0.0.1:\(running.visitorPort)/",
         ])
         _ = await process.waitForExit(timeout: .seconds(30))
         return Int(try await process.waitForLine(timeout: .seconds(5)) { Int($0) != nil }) ?? 0
@@ -253,6 +257,38 @@ struct ControlPlaneEdgeTests {
                 replacement.shutdown()
                 second.shutdown()
                 for connector in connectors { connector.shutdown() }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test("the edge routes a hostname by its DNS route at once, and follows an overwritten route")
+    func routingByRoute() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        try await Self.withEdge(pki: pki) { running in
+            let zone = try #require(try await running.store.zones(accountID: running.accountID).first)
+            let hello = try await Self.createTunnel(running, name: "hello")
+            let teapot = try await Self.createTunnel(running, name: "teapot")
+            let helloConnector = try Self.connector(running, hello, pki: pki, haConnections: 1)
+            let teapotConnector = try Self.connector(running, teapot, pki: pki, haConnections: 1, service: "http_status:418")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for connector in [helloConnector, teapotConnector] {
+                    let events = EventWatcher(connector)
+                    // The teapot's tunnel is deleted below: its connector stops with an error.
+                    group.addTask { try? await connector.run() }
+                    #expect(await events.registrations(1) == 1)
+                }
+                #expect(try await Self.visit(running, host: "app.example.test") == 530)
+                _ = try await running.controlPlane.routeDNS(accountID: running.accountID, zoneID: zone.id, tunnelID: try #require(hello.tunnelID), hostname: "app", overwrite: false, actor: "test")
+                #expect(try await Self.visit(running, host: "app.example.test") == 200)
+                #expect(try await Self.visit(running, host: "APP.example.test:8080") == 200)
+                _ = try await running.controlPlane.routeDNS(accountID: running.accountID, zoneID: zone.id, tunnelID: try #require(teapot.tunnelID), hostname: "app.example.test", overwrite: true, actor: "test")
+                #expect(try await Self.visit(running, host: "app.example.test") == 418)
+                // A deleted tunnel's routes stop routing.
+                _ = try await running.controlPlane.deleteTunnel(accountID: running.accountID, id: try #require(teapot.tunnelID), cascade: true, actor: "test")
+                #expect(try await Self.visit(running, host: "app.example.test") == 530)
+                helloConnector.shutdown()
                 try await group.waitForAll()
             }
         }

@@ -6,7 +6,7 @@ order (Host, User-Agent, Content-Length, then sorted: Accept, Authorization, Con
 Accept-Encoding: gzip), compact Go-style JSON, query keys sorted (url.Values.Encode). Every response
 is checked against the envelope rules cloudflared applies (A2). Standard library only.
 
-    cloudflared_api.py BASE_URL TOKEN ACCOUNT_ID lifecycle|errors|paginate N
+    cloudflared_api.py BASE_URL TOKEN ACCOUNT_ID lifecycle|errors|paginate N|route ZONE_ID
 
 Prints one JSON line with what was seen and exits 0; on a failed check prints it on stderr, exits 1.
 """
@@ -249,15 +249,37 @@ def errors(api):
     return results
 
 
+def route(api, zone):
+    """`cloudflared tunnel route dns [-f] TUNNEL HOSTNAME`: PUT /zones/{zone}/tunnels/{id}/routes (A4 #9)."""
+    first = create(api, 'r1', new_secret())['id']
+    second = create(api, 'r2', new_secret())['id']
+    path = lambda tid: f'/zones/{zone}/tunnels/{tid}/routes'
+    body = lambda host, force: {'type': 'dns', 'user_hostname': host, 'overwrite_existing': force}
+    new, _ = api.ok('PUT', path(first), body=body('cf-route', False))
+    check(new.get('cname') == 'new' and new.get('name', '').startswith('cf-route.'), f'route new: {new}')
+    host = new['name']
+    same, _ = api.ok('PUT', path(first), body=body(host, False))
+    check(same.get('cname') == 'unchanged', f'route again: {same}')
+    env = api.fails('PUT', path(second), 400, 1003, body=body(host, False))
+    check(env['errors'][0]['message'].startswith('An A, AAAA or CNAME record already exists with that host'), f'refusal: {env}')
+    moved, _ = api.ok('PUT', path(second), body=body(host, True))
+    check(moved.get('cname') == 'updated', f'route overwrite: {moved}')
+    for tid in (first, second):
+        api.ok('DELETE', api.tunnels(f'/{tid}'), query={'cascade': 'true'})
+    return {'hostname': host}
+
+
 def main():
     args = sys.argv[1:]
-    if len(args) < 4 or args[3] not in ('lifecycle', 'errors', 'paginate') or \
-            (args[3] == 'paginate' and (len(args) != 5 or not args[4].isdigit())):
+    if len(args) < 4 or args[3] not in ('lifecycle', 'errors', 'paginate', 'route') or \
+            (args[3] == 'paginate' and (len(args) != 5 or not args[4].isdigit())) or (args[3] == 'route' and len(args) != 5):
         sys.exit(__doc__)
     api = Api(*args[:3])
     try:
         if args[3] == 'paginate':
             out = paginate(api, int(args[4]))
+        elif args[3] == 'route':
+            out = route(api, args[4])
         else:
             out = {'lifecycle': lifecycle, 'errors': errors}[args[3]](api)
     except (CheckFailed, OSError, http.client.HTTPException) as e:

@@ -46,6 +46,10 @@ headers = { Authorization = "Bearer ${ST_TOKEN}" }
 [generation]
 database = "none"
 EOF
+# Pin the zone too when given, so route operations are exercised past the 403.
+if [ -n "${ST_ZONE_ID:-}" ]; then
+    sed -i 's/^\[parameters\]$/[parameters]\n"path.zone_id" = "${ST_ZONE_ID}"/' "$work/schemathesis.toml"
+fi
 
 # cd into the scratch directory so nothing (reports, caches) lands in the caller's tree.
 spec=$(cd "$(dirname "$spec")" && pwd)/$(basename "$spec")

@@ -1,0 +1,100 @@
+public import Foundation
+public import TunnelCore
+import Logging
+import Synchronization
+import TunnelEdge
+
+/// Hostname → tunnel, as the tunnel routes (CNAME records) say: exact names first, then the
+/// longest matching wildcard (`*.example.test`).
+struct RouteTable: Sendable {
+    var exact: [String: UUID] = [:]
+    var wildcards: [(pattern: String, tunnel: UUID)] = []
+
+    init(_ records: [DNSRecord]) {
+        for record in records { set(record.name, record.tunnelID) }
+    }
+
+    mutating func set(_ name: String, _ tunnel: UUID?) {
+        exact[name] = nil
+        wildcards.removeAll { $0.pattern == name }
+        guard let tunnel else { return }
+        if name.hasPrefix("*.") { wildcards.append((name, tunnel)) } else { exact[name] = tunnel }
+    }
+
+    func lookup(_ host: String) -> UUID? {
+        if let tunnel = exact[host] { return tunnel }
+        return HostnameRouter.best(for: host, among: wildcards.map { ([$0.pattern], $0.tunnel) })
+    }
+}
+
+extension ControlPlane {
+    /// What `route dns` did: `new`, `updated` (another record was replaced) or `unchanged`,
+    /// and the resulting name.
+    public struct HostnameRouteResult: Codable, Hashable, Sendable {
+        /// `new`, `updated` or `unchanged` (cloudflared's words).
+        public var cname: String
+        /// The resulting fully qualified name.
+        public var name: String
+    }
+
+    /// The tunnel a visitor's host routes to by the DNS routes.
+    func routedTunnel(host: String) async throws -> UUID? {
+        if let table = routes.withLock({ $0 }) { return table.lookup(host) }
+        let table = RouteTable(try await store.tunnelRoutes())
+        routes.withLock { current in
+            if current == nil { current = table }
+        }
+        return routes.withLock { $0?.lookup(host) }
+    }
+
+    /// Routes `hostname` to a tunnel with a CNAME to `<tunnel-id>.<tunnel domain>` in one of the
+    /// account's zones (`PUT /zones/{zone}/tunnels/{id}/routes`, `tunnel route dns`). A name
+    /// without a dot is relative to `zoneID`; a name outside the account's zones is refused.
+    /// Another record at the name is replaced only with `overwrite`.
+    public func routeDNS(accountID: String, zoneID: String, tunnelID: UUID, hostname userHostname: String, overwrite: Bool, actor: String) async throws -> HostnameRouteResult {
+        guard let pathZone = try await store.zone(id: zoneID), pathZone.accountID == accountID else { throw ControlPlaneError.wrongAccount() }
+        let tunnel = try await storedTunnelForRoute(accountID: accountID, id: tunnelID)
+        var host = userHostname.lowercased()
+        if host.hasSuffix(".") { host.removeLast() }
+        guard host.utf8.count <= 253, host.wholeMatch(of: /[*_a-z0-9][-_.a-z0-9]*/) != nil, !host.contains(".."),
+              !host.dropFirst().contains("*")
+        else {
+            throw ControlPlaneError.invalidRequest("\(userHostname) is not a valid hostname (non-ASCII names go in their xn-- form)")
+        }
+        let zones = try await store.zones(accountID: accountID)
+        let zone: Zone
+        if let owning = zones.filter({ host == $0.name || host.hasSuffix("." + $0.name) }).max(by: { $0.name.count < $1.name.count }) {
+            zone = owning
+        } else if !host.contains(".") {
+            zone = pathZone
+            host += "." + pathZone.name
+        } else {
+            throw ControlPlaneError.hostnameOutsideZones(host, zones: zones.map(\.name))
+        }
+        let target = "\(tunnel.id.lowercasedString).\(tunnelDomain)"
+        let now = Date()
+        let existing = try await store.dnsRecord(name: host)
+        if let existing, existing.type == "CNAME", existing.content == target {
+            return HostnameRouteResult(cname: "unchanged", name: host)
+        }
+        if let existing, !overwrite {
+            throw ControlPlaneError.recordExists(host, type: existing.type, content: existing.content)
+        }
+        let record = DNSRecord(
+            id: Self.randomTag(), zoneID: zone.id, name: host, type: "CNAME", content: target, tunnelID: tunnel.id,
+            createdAt: existing?.createdAt ?? now, updatedAt: now)
+        try await store.putDNSRecord(record)
+        var metadata = ["hostname": host, "target": target, "zone": zone.name]
+        if let existing { metadata["replaced"] = "\(existing.type) \(existing.content)" }
+        try await store.appendAudit(AuditEvent(accountID: accountID, at: now, action: .cnameAdded, actor: actor, tunnelID: tunnel.id, metadata: metadata))
+        routes.withLock { table in table?.set(host, tunnel.id) }
+        logger.info("tunnel route added", metadata: ["hostname": "\(host)", "tunnel": "\(tunnel.id.lowercasedString)", "replaced": "\(existing != nil)"])
+        return HostnameRouteResult(cname: existing == nil ? "new" : "updated", name: host)
+    }
+
+    private func storedTunnelForRoute(accountID: String, id: UUID) async throws -> StoredTunnel {
+        guard let tunnel = try await store.tunnel(id: id), tunnel.accountID == accountID else { throw ControlPlaneError.tunnelNotFound(id.lowercasedString) }
+        guard tunnel.deletedAt == nil else { throw ControlPlaneError.tunnelDeleted(id.lowercasedString) }
+        return tunnel
+    }
+}
