@@ -11,6 +11,8 @@ command -v nghttp >/dev/null 2>&1 || apt_packages+=(nghttp2-client)
 command -v openssl >/dev/null 2>&1 || apt_packages+=(openssl)
 # BIND9: the real DNS server that edge discovery is tested against.
 [ -x /usr/sbin/named ] || command -v named >/dev/null 2>&1 || apt_packages+=(bind9)
+# dig: queries the edge's own authoritative DNS server in tests.
+command -v dig >/dev/null 2>&1 || apt_packages+=(bind9-dnsutils)
 if [ ${#apt_packages[@]} -gt 0 ]; then
     echo "installing Debian packages: ${apt_packages[*]}"
     sudo_cmd=""

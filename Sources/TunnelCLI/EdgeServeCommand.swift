@@ -63,6 +63,9 @@ struct EdgeServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("api-address"), help: ArgumentHelp("Listen address of the control-plane API, or off (default: 127.0.0.1:8787; port 0 picks one).", valueName: "host:port"))
     var apiAddress: String?
 
+    @Option(name: .customLong("dns-address"), help: ArgumentHelp("Serve DNS (UDP and TCP) for the account zones and the tunnel domain here, e.g. 0.0.0.0:53 (default: off; port 0 picks one).", valueName: "host:port"))
+    var dnsAddress: String?
+
     @Option(name: .long, help: "debug, info, warn or error (default: info).")
     var loglevel = "info"
 
@@ -87,6 +90,7 @@ struct EdgeServeCommand: AsyncParsableCommand {
             }
             if let gracePeriod { file.gracePeriod = gracePeriod }
             if let apiAddress { file.api = EdgeConfigFile.API(address: apiAddress, maxBodyBytes: file.api?.maxBodyBytes) }
+            if let dnsAddress { file.dns = EdgeConfigFile.DNS(address: dnsAddress, addresses: file.dns?.addresses, nameServers: file.dns?.nameServers) }
             setup = try file.setup(configPath: config ?? "command line", stateDirectoryOverride: stateDirectory)
         } catch {
             Self.fail("\(error)")
@@ -117,6 +121,17 @@ struct EdgeServeCommand: AsyncParsableCommand {
             metrics: EdgeMetrics(factory: PrometheusMetricsFactory(registry: registry)), logger: logger)
         controlPlane.attach(edge)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var dnsServer: DNSServer?
+        if let dns = setup.dnsAddress {
+            do {
+                try await controlPlane.configureDNS(DNSSettings(addresses: setup.dnsRecordAddresses, nameServers: setup.dnsNameServers))
+            } catch {
+                Self.fail("\(error)")
+            }
+            let server = DNSServer(host: dns.host, port: dns.port, logger: logger) { [controlPlane] in controlPlane.dnsZoneData() }
+            dnsServer = server
+            services.append(.init(service: server))
+        }
         var apiServer: ControlAPIServer?
         if let api = setup.apiAddress {
             let server = ControlAPIServer(controlPlane: controlPlane, host: api.host, port: api.port, maxBodyBytes: setup.apiMaxBodyBytes, logger: logger)
@@ -175,6 +190,14 @@ struct EdgeServeCommand: AsyncParsableCommand {
             if let tls = addresses.visitorTLS { print("listening for visitors on https://\(Self.format(tls))") }
             if let metricsAddress { Self.say("metrics on http://\(Self.format(metricsAddress))/metrics") }
             Self.say("control-plane store: \(URL(fileURLWithPath: storePath).standardizedFileURL.path)")
+            if let dnsServer {
+                do {
+                    let addresses = try await dnsServer.listeningAddresses()
+                    Self.say("DNS on \(Self.format(addresses.udp)) (UDP and TCP) for the account zones and \(setup.tunnelDomain)")
+                } catch {
+                    Self.fail("\(error); pick another --dns-address")
+                }
+            }
             if let apiServer {
                 do {
                     let address = try await apiServer.listeningAddress()

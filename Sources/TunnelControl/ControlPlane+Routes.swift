@@ -88,6 +88,7 @@ extension ControlPlane {
         if let existing { metadata["replaced"] = "\(existing.type) \(existing.content)" }
         try await store.appendAudit(AuditEvent(accountID: accountID, at: now, action: .cnameAdded, actor: actor, tunnelID: tunnel.id, metadata: metadata))
         routes.withLock { table in table?.set(host, tunnel.id) }
+        try? await refreshDNS()
         logger.info("tunnel route added", metadata: ["hostname": "\(host)", "tunnel": "\(tunnel.id.lowercasedString)", "replaced": "\(existing != nil)"])
         return HostnameRouteResult(cname: existing == nil ? "new" : "updated", name: host)
     }
@@ -96,5 +97,55 @@ extension ControlPlane {
         guard let tunnel = try await store.tunnel(id: id), tunnel.accountID == accountID else { throw ControlPlaneError.tunnelNotFound(id.lowercasedString) }
         guard tunnel.deletedAt == nil else { throw ControlPlaneError.tunnelDeleted(id.lowercasedString) }
         return tunnel
+    }
+}
+
+/// What the edge's DNS server says about itself: the addresses `<tunnel-id>.<tunnel domain>`
+/// resolve to (the edge's visitor addresses) and the zones' name servers.
+public struct DNSSettings: Sendable, Hashable {
+    /// A and AAAA data (4 or 16 bytes each) of the tunnel domain's names.
+    public var addresses: [[UInt8]]
+    /// Name servers in NS records and the SOA. Default: `ns.<tunnel domain>`.
+    public var nameServers: [String]
+
+    /// Creates settings.
+    public init(addresses: [[UInt8]], nameServers: [String] = []) {
+        self.addresses = addresses
+        self.nameServers = nameServers
+    }
+}
+
+extension ControlPlane {
+    /// Turns on the DNS snapshot (the edge serves DNS) and builds it.
+    public func configureDNS(_ settings: DNSSettings) async throws {
+        dns.withLock { $0.settings = settings }
+        try await refreshDNS()
+    }
+
+    /// The current snapshot for the DNS server; `nil` before ``configureDNS(_:)``.
+    public func dnsZoneData() -> DNSZoneData? {
+        dns.withLock { $0.snapshot }
+    }
+
+    /// Rebuilds the snapshot from the store: every zone with its records, and the tunnel
+    /// domain, whose `<tunnel-id>` names resolve to the edge.
+    public func refreshDNS() async throws {
+        guard let settings = dns.withLock({ $0.settings }) else { return }
+        var data = DNSZoneData(
+            zones: Set(try await store.allZones().map(\.name)),
+            nameServers: settings.nameServers.isEmpty ? ["ns.\(tunnelDomain)"] : settings.nameServers,
+            mailbox: "hostmaster.\(tunnelDomain)", serial: UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970)))
+        for record in try await store.tunnelRoutes() where record.type == "CNAME" {
+            data.records[record.name, default: []].append(.cname(record.content))
+        }
+        data.zones.insert(tunnelDomain)
+        data.records["*." + tunnelDomain] = settings.addresses.map { $0.count == 4 ? .a($0) : .aaaa($0) }
+        let built = data
+        dns.withLock { state in
+            // The serial only grows, even when rebuilt twice within a second.
+            var next = built
+            if let previous = state.snapshot?.serial, previous >= next.serial { next.serial = previous &+ 1 }
+            state.snapshot = next
+        }
     }
 }

@@ -81,6 +81,8 @@ public final class ControlPlane: Sendable {
     let routes = Mutex<RouteTable?>(nil)
     /// The domain of `<tunnel-id>.<domain>` names, the target of tunnel routes.
     public let tunnelDomain: String
+    /// What the edge's DNS server answers, rebuilt by ``refreshDNS()``.
+    let dns = Mutex<(settings: DNSSettings?, snapshot: DNSZoneData?)>((nil, nil))
 
     /// Largest page size of lists. 1000.
     public static let maxPageSize = 1000

@@ -21,6 +21,8 @@ public protocol ControlStore: Sendable {
     func zones(accountID: String) async throws -> [Zone]
     /// The zone with this tag.
     func zone(id: String) async throws -> Zone?
+    /// Every zone of every account (what the edge's DNS server answers for).
+    func allZones() async throws -> [Zone]
 
     /// The record owning `name` (lowercase), if any.
     func dnsRecord(name: String) async throws -> DNSRecord?

@@ -153,6 +153,14 @@ public final class SQLControlStore: ControlStore {
         }
     }
 
+    public func allZones() async throws -> [Zone] {
+        try await serialized {
+            try await database.raw("SELECT id, account_id, name FROM zones ORDER BY name").all().map { row in
+                Zone(id: try row.decode(column: "id", as: String.self), accountID: try row.decode(column: "account_id", as: String.self), name: try row.decode(column: "name", as: String.self))
+            }
+        }
+    }
+
     // MARK: DNS records
 
     static let recordColumns: SQLQueryString = "id, zone_id, name, type, content, tunnel_id, created_at, updated_at"

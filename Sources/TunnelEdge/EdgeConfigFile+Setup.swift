@@ -22,6 +22,28 @@ public struct EdgeSetup: Sendable {
     public var apiMaxBodyBytes: Int
     /// The domain of `<tunnel-id>.<domain>` hostnames.
     public var tunnelDomain: String
+    /// Where the DNS server listens (UDP and TCP); `nil` when it is off.
+    public var dnsAddress: (host: String, port: Int)?
+    /// A/AAAA data the tunnel domain's names resolve to.
+    public var dnsRecordAddresses: [[UInt8]]
+    /// Name servers for NS/SOA; empty for the default.
+    public var dnsNameServers: [String]
+}
+
+/// IP address literals as bytes (4 for IPv4, 16 for IPv6).
+public enum IPLiteral {
+    /// The bytes of `text`, or `nil` when it is not an address literal.
+    public static func bytes(_ text: String) -> [UInt8]? {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            return withUnsafeBytes(of: &v4) { Array($0) }
+        }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, text, &v6) == 1 {
+            return withUnsafeBytes(of: &v6) { Array($0) }
+        }
+        return nil
+    }
 }
 
 extension EdgeConfigFile {
@@ -120,6 +142,18 @@ extension EdgeConfigFile {
         }
         let apiMaxBodyBytes = self.api?.maxBodyBytes ?? 65536
         guard apiMaxBodyBytes >= 1024 else { throw fail("api.maxBodyBytes", "must be at least 1024") }
+        var dnsAddress: (host: String, port: Int)?
+        var dnsRecordAddresses: [[UInt8]] = []
+        if let text = dns?.address, text != "off" {
+            dnsAddress = try address("dns.address", text, default: ("127.0.0.1", 53))
+            let defaultAddress = visitorHost == "0.0.0.0" || visitorHost == "::" || visitorHost == "localhost" ? "127.0.0.1" : visitorHost
+            for literal in dns?.addresses ?? [defaultAddress] {
+                guard let bytes = IPLiteral.bytes(literal) else {
+                    throw fail("dns.addresses", "\(String(reflecting: literal)) is not an IPv4 or IPv6 address")
+                }
+                dnsRecordAddresses.append(bytes)
+            }
+        }
         let tunnelDomain = (self.tunnelDomain ?? "cfargotunnel.com").lowercased()
         guard !tunnelDomain.isEmpty, !tunnelDomain.contains("/"), !tunnelDomain.contains(" "), !tunnelDomain.hasPrefix(".") else {
             throw fail("tunnelDomain", "\(String(reflecting: tunnelDomain)) is not a domain name (example: tunnels.example.com)")
@@ -180,7 +214,8 @@ extension EdgeConfigFile {
         return EdgeSetup(
             configuration: configuration, tunnels: tunnels, stateDirectory: stateDirectory,
             generatedCAPath: connectors?.certificate == nil ? generated?.caPath : nil, warnings: warnings,
-            apiAddress: api, apiMaxBodyBytes: apiMaxBodyBytes, tunnelDomain: tunnelDomain)
+            apiAddress: api, apiMaxBodyBytes: apiMaxBodyBytes, tunnelDomain: tunnelDomain,
+            dnsAddress: dnsAddress, dnsRecordAddresses: dnsRecordAddresses, dnsNameServers: dns?.nameServers ?? [])
     }
 
     /// Loads a PEM chain and key; the error names the file and says what is wrong.

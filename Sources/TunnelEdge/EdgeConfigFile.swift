@@ -27,6 +27,26 @@ public struct EdgeConfigFile: Sendable, Hashable, Decodable {
     /// The domain whose `<tunnel-id>.<domain>` hostnames route to that tunnel (the target of
     /// a tunnel's CNAME records). Default `cfargotunnel.com`.
     public var tunnelDomain: String?
+    /// The authoritative DNS server for the account zones and the tunnel domain.
+    public var dns: DNS?
+
+    /// The edge's DNS server (off unless an address is given).
+    public struct DNS: Sendable, Hashable, Decodable {
+        /// `host:port` for UDP and TCP, e.g. `0.0.0.0:53`; absent or `off`: no DNS server.
+        public var address: String?
+        /// The IPv4/IPv6 addresses `<tunnel-id>.<tunnel domain>` resolve to: the edge's visitor
+        /// addresses. Default: the visitor listener's address (127.0.0.1 if it listens on all).
+        public var addresses: [String]?
+        /// Name servers announced in NS and SOA records. Default `ns.<tunnel domain>`.
+        public var nameServers: [String]?
+
+        /// Creates a DNS entry.
+        public init(address: String? = nil, addresses: [String]? = nil, nameServers: [String]? = nil) {
+            self.address = address
+            self.addresses = addresses
+            self.nameServers = nameServers
+        }
+    }
 
     /// The Cloudflare-v4-compatible API (`tunnelctl tunnel …`, `cloudflared tunnel --api-url`).
     public struct API: Sendable, Hashable, Decodable {

@@ -274,4 +274,51 @@ struct EdgeControlPlaneCommandTests {
         let info = try deployment.tunnel(api, ["info", id])
         #expect(info.stdout == "Your tunnel \(id) does not have any active connection.\n")
     }
+
+    /// `dig @127.0.0.1 -p PORT ARGS…`, its output lines.
+    static func dig(_ port: Int, _ arguments: [String]) async throws -> [String] {
+        let process = try PeerProcess("dig", ["@127.0.0.1", "-p", "\(port)", "+time=5", "+tries=1"] + arguments)
+        #expect(await process.waitForExit(timeout: .seconds(30)) == 0, "dig \(arguments): \(process.outputLines.joined(separator: "\n"))")
+        return process.outputLines
+    }
+
+    @Test("the edge's DNS server answers dig: routes as CNAME + address, the flattened apex, NS/SOA, NXDOMAIN, REFUSED, TCP, truncation")
+    func authoritativeDNS() async throws {
+        let sandbox = try Run.Sandbox()
+        let deployment = try Deployment.create(sandbox)
+        // 30 IPv6 addresses for the tunnel domain: their AAAA answer does not fit 512 bytes.
+        let v6 = (1...30).map { "\"2001:db8::\($0)\"" }.joined(separator: ", ")
+        let config = sandbox.pki.directory.appendingPathComponent("edge.yml").path
+        try "tunnelDomain: tunnels.test\ndns:\n  address: 127.0.0.1:0\n  addresses: [127.0.0.1, \(v6)]\n  nameServers: [ns1.tunnels.test]\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let edge = try await Serve.RunningEdge.start(sandbox, ["--state-dir", deployment.state, "--config", config])
+        defer { edge.process.stop() }
+        let dnsLine = try #require(edge.process.outputLines.first { $0.hasPrefix("DNS on 127.0.0.1:") })
+        let port = try #require(Int(dnsLine.dropFirst("DNS on 127.0.0.1:".count).prefix { $0.isNumber }))
+        let apiLine = try #require(edge.process.outputLines.first { $0.hasPrefix("control-plane API on ") })
+        let api = String(apiLine.dropFirst("control-plane API on ".count).prefix { $0 != " " })
+        let created = try deployment.tunnel(api, ["create", "web"])
+        let id = try #require(created.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+        #expect(try deployment.tunnel(api, ["route", "dns", "web", "app"]).status == 0)
+        #expect(try deployment.tunnel(api, ["route", "dns", "web", "example.test"]).status == 0)
+
+        let route = try await Self.dig(port, ["app.example.test", "A", "+noall", "+answer"])
+        #expect(route.contains { $0.hasPrefix("app.example.test.") && $0.hasSuffix("CNAME\t\(id).tunnels.test.") }, "\(route)")
+        #expect(route.contains { $0.hasPrefix("\(id).tunnels.test.") && $0.split(whereSeparator: \.isWhitespace).suffix(2) == ["A", "127.0.0.1"] }, "\(route)")
+        #expect(try await Self.dig(port, ["example.test", "A", "+short"]) == ["127.0.0.1"])
+        #expect(try await Self.dig(port, ["example.test", "NS", "+short"]) == ["ns1.tunnels.test."])
+        #expect(try await Self.dig(port, ["example.test", "SOA", "+short"]).first?.hasPrefix("ns1.tunnels.test. hostmaster.tunnels.test. ") == true)
+        let missing = try await Self.dig(port, ["nope.example.test", "A"])
+        #expect(missing.contains { $0.contains("status: NXDOMAIN") } && missing.contains { $0.contains("flags: qr aa") })
+        #expect(try await Self.dig(port, ["example.org", "A"]).contains { $0.contains("status: REFUSED") })
+        #expect(try await Self.dig(port, ["app.example.test", "A", "+tcp", "+short"]) == ["\(id).tunnels.test.", "127.0.0.1"])
+        // Too big for 512 bytes: TC over UDP, the whole answer after dig's TCP retry.
+        let cut = try await Self.dig(port, ["\(id).tunnels.test", "AAAA", "+noedns", "+ignore"])
+        #expect(cut.contains { $0.contains("flags: qr aa tc") }, "\(cut)")
+        let whole = try await Self.dig(port, ["\(id).tunnels.test", "AAAA", "+noedns", "+short"])
+        #expect(whole.count == 30, "\(whole)")
+        // A new route answers at once.
+        #expect(try deployment.tunnel(api, ["route", "dns", "web", "new"]).status == 0)
+        #expect(try await Self.dig(port, ["new.example.test", "CNAME", "+short"]) == ["\(id).tunnels.test."])
+    }
 }

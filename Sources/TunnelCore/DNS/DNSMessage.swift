@@ -37,6 +37,24 @@ public struct DNSMessage: Sendable, Hashable {
     public var isTruncated: Bool { flags & 0x0200 != 0 }
     /// The response code: 0 no error, 2 server failure, 3 no such name, 5 refused.
     public var responseCode: UInt16 { flags & 0x000F }
+    /// The operation (0 QUERY, 5 UPDATE, …).
+    public var opcode: UInt16 { (flags >> 11) & 0x0F }
+    /// Whether recursion was desired.
+    public var recursionDesired: Bool { flags & 0x0100 != 0 }
+
+    /// Response codes (RFC 1035 §4.1.1, RFC 2136).
+    public enum ResponseCode: UInt16, Sendable {
+        case noError = 0, formatError = 1, serverFailure = 2, nameError = 3, notImplemented = 4, refused = 5
+    }
+
+    /// Header flags of a response to a query with `requestFlags`: QR set, the opcode and RD
+    /// copied, AA and TC as given.
+    public static func responseFlags(to requestFlags: UInt16, authoritative: Bool, truncated: Bool = false, code: ResponseCode) -> UInt16 {
+        var flags: UInt16 = 0x8000 | (requestFlags & 0x7800) | (requestFlags & 0x0100)
+        if authoritative { flags |= 0x0400 }
+        if truncated { flags |= 0x0200 }
+        return flags | code.rawValue
+    }
 
     /// The message in wire format (names uncompressed).
     public func encoded() throws(DNSMessageError) -> [UInt8] {
@@ -67,8 +85,14 @@ public struct DNSMessage: Sendable, Hashable {
             case .srv(let priority, let weight, let port, let target):
                 data = [UInt8(priority >> 8), UInt8(priority & 0xFF), UInt8(weight >> 8), UInt8(weight & 0xFF), UInt8(port >> 8), UInt8(port & 0xFF)]
                 try DNSName.encode(target, into: &data)
-            case .cname(let target):
+            case .cname(let target), .ns(let target):
                 try DNSName.encode(target, into: &data)
+            case .soa(let primary, let mailbox, let serial, let refresh, let retry, let expire, let minimum):
+                try DNSName.encode(primary, into: &data)
+                try DNSName.encode(mailbox, into: &data)
+                for value in [serial, refresh, retry, expire, minimum] {
+                    data += [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
+                }
             case .txt(let strings):
                 for string in strings {
                     let bytes = Array(string.utf8)
@@ -135,6 +159,14 @@ public struct DNSRecordType: RawRepresentable, Sendable, Hashable, CustomStringC
 
     /// IPv4 address.
     public static let a = DNSRecordType(rawValue: 1)
+    /// Authoritative name server.
+    public static let ns = DNSRecordType(rawValue: 2)
+    /// Start of authority.
+    public static let soa = DNSRecordType(rawValue: 6)
+    /// EDNS(0) pseudo-record (RFC 6891).
+    public static let opt = DNSRecordType(rawValue: 41)
+    /// Any type (a query only).
+    public static let any = DNSRecordType(rawValue: 255)
     /// Canonical name.
     public static let cname = DNSRecordType(rawValue: 5)
     /// Text strings.
@@ -147,6 +179,10 @@ public struct DNSRecordType: RawRepresentable, Sendable, Hashable, CustomStringC
     public var description: String {
         switch self {
         case .a: "A"
+        case .ns: "NS"
+        case .soa: "SOA"
+        case .opt: "OPT"
+        case .any: "ANY"
         case .cname: "CNAME"
         case .txt: "TXT"
         case .aaaa: "AAAA"
@@ -189,6 +225,10 @@ public enum DNSRecordData: Sendable, Hashable {
     case srv(priority: UInt16, weight: UInt16, port: UInt16, target: String)
     /// The canonical name.
     case cname(String)
+    /// A name server's name.
+    case ns(String)
+    /// Start of authority: primary server, mailbox, serial and timers in seconds.
+    case soa(primary: String, mailbox: String, serial: UInt32, refresh: UInt32, retry: UInt32, expire: UInt32, minimum: UInt32)
     /// The character strings.
     case txt([String])
     /// Any other type, undecoded.
@@ -328,6 +368,11 @@ struct DNSReader {
             data = .srv(priority: priority, weight: weight, port: port, target: try self.name())
         case .cname:
             data = .cname(try self.name())
+        case .ns:
+            data = .ns(try self.name())
+        case .soa:
+            let primary = try self.name(), mailbox = try self.name()
+            data = .soa(primary: primary, mailbox: mailbox, serial: try u32(), refresh: try u32(), retry: try u32(), expire: try u32(), minimum: try u32())
         case .txt:
             var strings: [String] = []
             while offset < end {
