@@ -132,6 +132,8 @@ struct EdgeServeCommand: AsyncParsableCommand {
             dnsServer = server
             services.append(.init(service: server))
         }
+        // After the edge: at start it sweeps once, with the previous run's connections closed on record.
+        services.append(.init(service: DNSRecordCollector(controlPlane: controlPlane, unregisteredFor: setup.recordGCAfter, interval: setup.recordGCEvery, logger: logger)))
         var apiServer: ControlAPIServer?
         if let api = setup.apiAddress {
             let server = ControlAPIServer(controlPlane: controlPlane, host: api.host, port: api.port, maxBodyBytes: setup.apiMaxBodyBytes, logger: logger)

@@ -164,6 +164,8 @@ public enum AuditAction: String, Hashable, Sendable, Codable, CaseIterable {
     case accountCreated = "account.created"
     /// A CNAME route to a tunnel was added (or replaced another record).
     case cnameAdded = "dns.cname_added"
+    /// A tunnel's record was removed: the tunnel stayed unregistered too long, or was deleted.
+    case recordRemoved = "dns.record_removed"
 }
 
 /// One entry of an account's audit log.

@@ -101,7 +101,7 @@ public final class ControlPlane: Sendable {
         live.withLock { $0 = connections }
     }
 
-    private var connections: (any LiveTunnelConnections)? { live.withLock { $0 } }
+    var connections: (any LiveTunnelConnections)? { live.withLock { $0 } }
 
     // MARK: Accounts and tokens (edge host commands)
 

@@ -30,6 +30,8 @@ public protocol ControlStore: Sendable {
     func putDNSRecord(_ record: DNSRecord) async throws
     /// Every tunnel route (CNAME records with a tunnel), for the edge's routing table.
     func tunnelRoutes() async throws -> [DNSRecord]
+    /// Removes a record; returns whether it was there.
+    func deleteDNSRecord(id: String) async throws -> Bool
 
     /// Adds an API token record with the SHA-256 digest (hex) of the token.
     func insertToken(_ token: APITokenRecord, digest: String) async throws

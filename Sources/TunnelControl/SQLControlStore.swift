@@ -182,6 +182,14 @@ public final class SQLControlStore: ControlStore {
         }
     }
 
+    public func deleteDNSRecord(id: String) async throws -> Bool {
+        try await transaction {
+            guard try await database.raw("SELECT id FROM dns_records WHERE id = \(bind: id)").first() != nil else { return false }
+            try await database.raw("DELETE FROM dns_records WHERE id = \(bind: id)").run()
+            return true
+        }
+    }
+
     public func tunnelRoutes() async throws -> [DNSRecord] {
         try await serialized {
             try await database.raw("SELECT \(Self.recordColumns) FROM dns_records WHERE tunnel_id IS NOT NULL ORDER BY name").all().map(Self.record)

@@ -28,6 +28,10 @@ public struct EdgeSetup: Sendable {
     public var dnsRecordAddresses: [[UInt8]]
     /// Name servers for NS/SOA; empty for the default.
     public var dnsNameServers: [String]
+    /// How long a tunnel stays unregistered before its route records go.
+    public var recordGCAfter: Duration
+    /// How often the records of quiet tunnels are looked for.
+    public var recordGCEvery: Duration
 }
 
 /// IP address literals as bytes (4 for IPv4, 16 for IPv6).
@@ -154,6 +158,9 @@ extension EdgeConfigFile {
                 dnsRecordAddresses.append(bytes)
             }
         }
+        let recordGCAfter = try duration("recordGC.after", recordGC?.after, default: .seconds(86_400))
+        let recordGCEvery = try duration("recordGC.every", recordGC?.every, default: .seconds(86_400))
+        guard recordGCEvery > .zero else { throw fail("recordGC.every", "must be more than 0s") }
         let tunnelDomain = (self.tunnelDomain ?? "cfargotunnel.com").lowercased()
         guard !tunnelDomain.isEmpty, !tunnelDomain.contains("/"), !tunnelDomain.contains(" "), !tunnelDomain.hasPrefix(".") else {
             throw fail("tunnelDomain", "\(String(reflecting: tunnelDomain)) is not a domain name (example: tunnels.example.com)")
@@ -215,7 +222,8 @@ extension EdgeConfigFile {
             configuration: configuration, tunnels: tunnels, stateDirectory: stateDirectory,
             generatedCAPath: connectors?.certificate == nil ? generated?.caPath : nil, warnings: warnings,
             apiAddress: api, apiMaxBodyBytes: apiMaxBodyBytes, tunnelDomain: tunnelDomain,
-            dnsAddress: dnsAddress, dnsRecordAddresses: dnsRecordAddresses, dnsNameServers: dns?.nameServers ?? [])
+            dnsAddress: dnsAddress, dnsRecordAddresses: dnsRecordAddresses, dnsNameServers: dns?.nameServers ?? [],
+            recordGCAfter: recordGCAfter, recordGCEvery: recordGCEvery)
     }
 
     /// Loads a PEM chain and key; the error names the file and says what is wrong.

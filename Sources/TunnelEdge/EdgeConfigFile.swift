@@ -29,6 +29,17 @@ public struct EdgeConfigFile: Sendable, Hashable, Decodable {
     public var tunnelDomain: String?
     /// The authoritative DNS server for the account zones and the tunnel domain.
     public var dns: DNS?
+    /// Removal of the route records of tunnels that stay unregistered.
+    public var recordGC: RecordGC?
+
+    /// When the route records of quiet tunnels go: `after` of no registered connection, looked
+    /// for `every` so long (Go duration text). Defaults `24h` and `24h`: gone between 24 and 48 h.
+    public struct RecordGC: Sendable, Hashable, Decodable {
+        /// How long a tunnel must stay unregistered. Default `24h`.
+        public var after: String?
+        /// How often to look. Default `24h`.
+        public var every: String?
+    }
 
     /// The edge's DNS server (off unless an address is given).
     public struct DNS: Sendable, Hashable, Decodable {

@@ -321,4 +321,39 @@ struct EdgeControlPlaneCommandTests {
         #expect(try deployment.tunnel(api, ["route", "dns", "web", "new"]).status == 0)
         #expect(try await Self.dig(port, ["new.example.test", "CNAME", "+short"]) == ["\(id).tunnels.test."])
     }
+
+    @Test("record GC with a short period and an edge restart in between: the route of a tunnel that never ran goes, audited")
+    func recordCollectionAcrossRestart() async throws {
+        let sandbox = try Run.Sandbox()
+        let deployment = try Deployment.create(sandbox)
+        let config = sandbox.pki.directory.appendingPathComponent("edge.yml").path
+        try "recordGC: {after: 3s, every: 1s}\ndns: {address: \"127.0.0.1:0\"}\n".write(toFile: config, atomically: true, encoding: .utf8)
+        var edge = try await Serve.RunningEdge.start(sandbox, ["--state-dir", deployment.state, "--config", config])
+        let apiLine = try #require(edge.process.outputLines.first { $0.hasPrefix("control-plane API on ") })
+        let api = String(apiLine.dropFirst("control-plane API on ".count).prefix { $0 != " " })
+        #expect(try deployment.tunnel(api, ["create", "idle"]).status == 0)
+        #expect(try deployment.tunnel(api, ["route", "dns", "idle", "idle"]).status == 0)
+        edge.process.signal(SIGTERM)
+        #expect(await edge.process.waitForExit(timeout: .seconds(20)) == 0)
+
+        edge = try await Serve.RunningEdge.start(sandbox, ["--state-dir", deployment.state, "--config", config])
+        defer { edge.process.stop() }
+        let dnsLine = try #require(edge.process.outputLines.first { $0.hasPrefix("DNS on 127.0.0.1:") })
+        let port = try #require(Int(dnsLine.dropFirst("DNS on 127.0.0.1:".count).prefix { $0.isNumber }))
+        // Wait (bounded) for the sweep that comes once the route is 3 s old.
+        let deadline = ContinuousClock.now + .seconds(20)
+        var answer: [String] = []
+        repeat {
+            answer = try await Self.dig(port, ["idle.example.test", "CNAME", "+short"])
+            if answer.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(250))
+        } while ContinuousClock.now < deadline
+        #expect(answer.isEmpty, "the route is still there: \(answer)")
+        edge.process.signal(SIGTERM)
+        #expect(await edge.process.waitForExit(timeout: .seconds(20)) == 0)
+        let audit = try sandbox.run(["edge", "audit", "--state-dir", deployment.state, "-o", "json"])
+        let events = try #require(try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [[String: Any]])
+        let removal = try #require(events.first { $0["action"] as? String == "dns.record_removed" })
+        #expect((removal["metadata"] as? [String: String])?["hostname"] == "idle.example.test")
+    }
 }

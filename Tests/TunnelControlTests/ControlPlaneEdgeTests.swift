@@ -293,4 +293,52 @@ struct ControlPlaneEdgeTests {
             }
         }
     }
+
+    @Test("route records of tunnels quiet for the period go (never-run, disconnected, deleted); a connected tunnel's stay")
+    func recordCollection() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        try await Self.withEdge(pki: pki) { running in
+            let zone = try #require(try await running.store.zones(accountID: running.accountID).first)
+            try await running.controlPlane.configureDNS(DNSSettings(addresses: [[127, 0, 0, 1]]))
+            var tunnels: [String: TunnelCredentials] = [:]
+            for name in ["connected", "never", "deleted", "left"] {
+                tunnels[name] = try await Self.createTunnel(running, name: name)
+                _ = try await running.controlPlane.routeDNS(
+                    accountID: running.accountID, zoneID: zone.id, tunnelID: try #require(tunnels[name]?.tunnelID), hostname: name, overwrite: false, actor: "test")
+            }
+            let connected = try Self.connector(running, try #require(tunnels["connected"]), pki: pki, haConnections: 1)
+            let left = try Self.connector(running, try #require(tunnels["left"]), pki: pki, haConnections: 1)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for connector in [connected, left] {
+                    let events = EventWatcher(connector)
+                    group.addTask { try await connector.run() }
+                    #expect(await events.registrations(1) == 1)
+                }
+                // "left" goes away; the edge records when its connection ended.
+                let leftEvents = EventWatcher(left)
+                left.shutdown()
+                while let event = await leftEvents.next() {
+                    if case .stopped = event { break }
+                }
+                _ = try await running.controlPlane.deleteTunnel(accountID: running.accountID, id: try #require(tunnels["deleted"]?.tunnelID), cascade: true, actor: "test")
+
+                // Nothing has been quiet for a minute yet.
+                #expect(try await running.controlPlane.collectDNSRecords(unregisteredFor: .seconds(60)).isEmpty)
+                // Two minutes later everything quiet goes; the connected tunnel's record stays.
+                let removed = try await running.controlPlane.collectDNSRecords(unregisteredFor: .seconds(60), now: Date().addingTimeInterval(120))
+                #expect(Set(removed.map(\.name)) == ["never.example.test", "deleted.example.test", "left.example.test"])
+                #expect(try await running.store.tunnelRoutes().map(\.name) == ["connected.example.test"])
+                #expect(try await running.controlPlane.routedTunnel(host: "never.example.test") == nil)
+                let snapshot = try #require(running.controlPlane.dnsZoneData())
+                #expect(snapshot.records["connected.example.test"] != nil && snapshot.records["left.example.test"] == nil)
+                connected.shutdown()
+                try await group.waitForAll()
+            }
+            let events = try await running.store.audit(accountID: running.accountID, filter: AuditFilter(), page: 1, perPage: 1000).items
+            let removals = events.filter { $0.action == .recordRemoved }
+            #expect(removals.count == 3 && removals.allSatisfy { $0.actor == "gc" && $0.metadata["hostname"] != nil })
+            #expect(removals.contains { $0.metadata["reason"] == "tunnel deleted" })
+        }
+    }
 }
