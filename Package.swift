@@ -188,6 +188,7 @@ let package = Package(
             name: "TunnelOriginTests",
             dependencies: [
                 "TunnelOrigin",
+                "TunnelTesting",
                 "TunnelCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -17,8 +17,9 @@ public final class BindServer: @unchecked Sendable {
 
     /// Writes a configuration and a zone file holding `records` (zone-file lines relative to
     /// the zone origin, SOA and NS added), starts `named` in the foreground and waits until it
-    /// answers. Throws when BIND9 is not installed (`apt-get install bind9`).
-    public init(zone: String, records: [String]) async throws {
+    /// answers. With `updateKey` (name, base64 HMAC-SHA256 secret) the zone takes RFC 2136
+    /// updates signed with that key. Throws when BIND9 is not installed (`apt-get install bind9`).
+    public init(zone: String, records: [String], updateKey: (name: String, secret: String)? = nil) async throws {
         guard let named = ["/usr/sbin/named", "/usr/bin/named"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw PeerProcessError(message: "BIND9's named is not installed: run scripts/install-test-deps.sh (apt-get install bind9)")
         }
@@ -48,7 +49,8 @@ public final class BindServer: @unchecked Sendable {
                     allow-query { any; };
                     dnssec-validation no;
                 };
-                zone "\(zone)" { type primary; file "\(directory.path)/zone.db"; };
+                \(updateKey.map { "key \"\($0.name)\" { algorithm hmac-sha256; secret \"\($0.secret)\"; };" } ?? "")
+                zone "\(zone)" { type primary; file "\(directory.path)/zone.db"; \(updateKey.map { "allow-update { key \"\($0.name)\"; };" } ?? "") };
 
                 """
             try config.write(to: directory.appendingPathComponent("named.conf"), atomically: true, encoding: .utf8)
