@@ -112,6 +112,7 @@ let package = Package(
             dependencies: [
                 "TunnelCore",
                 "TunnelTransport",
+                "TunnelOrigin",
                 "TunnelEdge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

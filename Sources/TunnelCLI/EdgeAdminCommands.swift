@@ -310,3 +310,86 @@ struct EdgeAuditCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// `tunnelctl edge zone …`.
+struct EdgeZoneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zone",
+        abstract: "List zones and say where their DNS is hosted (on the edge host).",
+        subcommands: [EdgeZoneListCommand.self, EdgeZoneSetCommand.self])
+}
+
+/// `tunnelctl edge zone list`.
+struct EdgeZoneListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List every zone with its account and DNS hosting.")
+
+    @OptionGroup var store: EdgeStoreOptions
+
+    func run() async throws {
+        try await withControlPlane(store) { controlPlane in
+            var table = TabWriter()
+            table.row(["ZONE", "ZONE ID", "ACCOUNT", "DNS"])
+            for zone in try await controlPlane.store.allZones() {
+                let hosting = !zone.hostedElsewhere ? "this edge" : zone.provider.map { "elsewhere, RFC 2136 at \($0.host):\($0.port) key \($0.keyName)" } ?? "elsewhere (records printed)"
+                table.row([zone.name, zone.id, zone.accountID, hosting])
+            }
+            print(table.render(), terminator: "")
+        }
+    }
+}
+
+/// `tunnelctl edge zone set ZONE --hosted-elsewhere [--rfc2136 HOST:PORT --tsig-key NAME --tsig-secret B64] | --hosted-here`.
+struct EdgeZoneSetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set",
+        abstract: "Say where a zone's DNS is hosted: on this edge, or elsewhere (a partial setup).",
+        discussion: """
+            For a zone hosted elsewhere, `tunnel route dns` writes the CNAME at the zone's RFC 2136 \
+            server when --rfc2136 is given (dynamic UPDATE signed with the TSIG key, HMAC-SHA256; \
+            BIND: allow-update { key NAME; }), and otherwise prints the record to create there. \
+            The edge's DNS server stops answering for it.
+            """)
+
+    @OptionGroup var store: EdgeStoreOptions
+
+    @Flag(name: .customLong("hosted-elsewhere"), help: "The zone's DNS is at another provider.")
+    var hostedElsewhere = false
+
+    @Flag(name: .customLong("hosted-here"), help: "The edge's DNS server answers for the zone (the default).")
+    var hostedHere = false
+
+    @Option(name: .customLong("rfc2136"), help: ArgumentHelp("The zone's primary server taking dynamic updates.", valueName: "host:port"))
+    var server: String?
+
+    @Option(name: .customLong("tsig-key"), help: "The TSIG key's name, as the server knows it.")
+    var keyName: String?
+
+    @Option(name: .customLong("tsig-secret"), help: ArgumentHelp("The TSIG secret, base64 (HMAC-SHA256; env: TUNNEL_TSIG_SECRET).", valueName: "base64"))
+    var secret: String?
+
+    @Argument(help: "The zone, e.g. example.com.")
+    var zone: String
+
+    func run() async throws {
+        guard hostedElsewhere != hostedHere else { throw ValidationError("give --hosted-elsewhere or --hosted-here") }
+        var provider: ZoneProvider?
+        if let server {
+            guard hostedElsewhere else { throw ValidationError("--rfc2136 goes with --hosted-elsewhere") }
+            guard let (host, port) = EdgeListenAddress.parse(server) else { throw ValidationError("--rfc2136 \(server) is not host:port (example: 192.0.2.53:53)") }
+            guard let keyName, let secret = secret ?? ProcessInfo.processInfo.environment["TUNNEL_TSIG_SECRET"] else {
+                throw ValidationError("--rfc2136 needs --tsig-key and --tsig-secret (or TUNNEL_TSIG_SECRET)")
+            }
+            guard TunnelSecret(base64: secret) != nil else { throw ValidationError("--tsig-secret is not base64 (BIND's `tsig-keygen -a hmac-sha256` prints one)") }
+            provider = ZoneProvider(host: host, port: port, keyName: keyName, secret: secret)
+        }
+        try await withControlPlane(store) { controlPlane in
+            guard var found = try await controlPlane.store.allZones().first(where: { $0.name == zone.lowercased() }) else {
+                ManagementContext.fail("no zone \(zone); list them with `tunnelctl edge zone list`")
+            }
+            found.hostedElsewhere = hostedElsewhere
+            found.provider = provider
+            try await controlPlane.store.updateZone(found)
+            print("\(found.name): DNS hosted \(hostedElsewhere ? "elsewhere" : "on this edge")\(provider.map { ", records written by RFC 2136 at \($0.host):\($0.port) with key \($0.keyName)" } ?? "")")
+        }
+    }
+}

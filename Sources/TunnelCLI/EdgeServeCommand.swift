@@ -15,7 +15,7 @@ struct EdgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edge",
         abstract: "Run a self-hosted tunnel edge and administer its control plane.",
-        subcommands: [EdgeServeCommand.self, EdgeAccountCommand.self, EdgeTokenCommand.self, EdgeAuditCommand.self]
+        subcommands: [EdgeServeCommand.self, EdgeAccountCommand.self, EdgeTokenCommand.self, EdgeZoneCommand.self, EdgeAuditCommand.self]
     )
 }
 

@@ -48,6 +48,7 @@ struct TunnelRouteDNSCommand: AsyncParsableCommand {
             let result = try await context.client.routeDNS(tunnelID: id, hostname: hostname, overwrite: overwrite)
             let name = result.name.isEmpty ? hostname : result.name
             let metadata: Logger.Metadata = ["tunnelID": "\(id.lowercasedString)"]
+            for message in result.messages { logger.info("\(message)") }
             switch result.cname {
             case "new": logger.info("Added CNAME \(name) which will route to this tunnel", metadata: metadata)
             case "updated": logger.info("\(name) updated to route to your tunnel", metadata: metadata)

@@ -161,7 +161,9 @@ struct Handlers: Sendable {
         let result = try await controlPlane.routeDNS(
             accountID: token.accountID, zoneID: context.parameters.get("zone") ?? "", tunnelID: id, hostname: hostname,
             overwrite: route.overwriteExisting ?? false, actor: "token:\(token.id)")
-        return ControlAPI.json(V4.Envelope(success: true, result: result))
+        var envelope = V4.Envelope(success: true, result: result)
+        envelope.messages = result.messages
+        return ControlAPI.json(envelope)
     }
 
     func createTunnel(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

@@ -100,7 +100,10 @@ public struct ControlAPIClient: Sendable {
     /// `PUT /zones/{zone}/tunnels/{id}/routes` with a DNS route.
     public func routeDNS(tunnelID: UUID, hostname: String, overwrite: Bool) async throws -> ControlPlane.HostnameRouteResult {
         let body = try JSONEncoder().encode(V4.HostnameRouteRequest(hostname: hostname, overwrite: overwrite))
-        return try await call(.PUT, "\(baseURL)/zones/\(zoneID)/tunnels/\(tunnelID.lowercasedString)/routes", body: body, as: ControlPlane.HostnameRouteResult.self, operation: "add route")
+        let (result, _, messages) = try await envelope(.PUT, "\(baseURL)/zones/\(zoneID)/tunnels/\(tunnelID.lowercasedString)/routes", query: [], body: body, as: ControlPlane.HostnameRouteResult.self, operation: "add route", page: nil)
+        guard var result else { throw ControlAPIClientError(status: 200, codes: [], message: "the API's answer to add route has no result") }
+        result.messages = messages
+        return result
     }
 
     // MARK: Transport
@@ -114,6 +117,12 @@ public struct ControlAPIClient: Sendable {
     }
 
     func callPaged<Result: Codable & Sendable>(_ method: HTTPMethod, _ url: String, query: [(String, String)], body: Data? = nil, as type: Result.Type, operation: String, page: Int?) async throws -> (Result?, V4.ResultInfo?) {
+        let (result, info, _) = try await envelope(method, url, query: query, body: body, as: type, operation: operation, page: page)
+        return (result, info)
+    }
+
+    /// One request; the envelope's result, paging and messages.
+    func envelope<Result: Codable & Sendable>(_ method: HTTPMethod, _ url: String, query: [(String, String)], body: Data? = nil, as type: Result.Type, operation: String, page: Int?) async throws -> (Result?, V4.ResultInfo?, [String]) {
         var target = url
         if !query.isEmpty {
             // Go's url.Values.Encode: keys sorted, form-encoded values.
@@ -160,7 +169,7 @@ public struct ControlAPIClient: Sendable {
             throw ControlAPIClientError(status: 200, codes: [], message: "the API's answer to \(operation) is not the expected JSON")
         }
         guard envelope.success else { throw ControlAPIClientError(status: 200, codes: [], message: "API call failed") }
-        return (envelope.result, envelope.resultInfo)
+        return (envelope.result, envelope.resultInfo, envelope.messages)
     }
 
     static func formEncode(_ text: String) -> String {

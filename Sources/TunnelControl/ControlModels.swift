@@ -30,12 +30,40 @@ public struct Zone: Hashable, Sendable, Codable {
     public var accountID: String
     /// The zone name, lowercase, without a trailing dot.
     public var name: String
+    /// Whether the zone's DNS is hosted elsewhere (a partial setup): routes are written to
+    /// ``provider``, or printed for the user to create there; the edge's DNS server does not
+    /// answer for it.
+    public var hostedElsewhere: Bool
+    /// The RFC 2136 server taking updates for a zone hosted elsewhere.
+    public var provider: ZoneProvider?
 
     /// Creates a zone record.
-    public init(id: String, accountID: String, name: String) {
+    public init(id: String, accountID: String, name: String, hostedElsewhere: Bool = false, provider: ZoneProvider? = nil) {
         self.id = id
         self.accountID = accountID
         self.name = name
+        self.hostedElsewhere = hostedElsewhere
+        self.provider = provider
+    }
+}
+
+/// An RFC 2136 server with its TSIG key (HMAC-SHA256), for a zone hosted elsewhere.
+public struct ZoneProvider: Hashable, Sendable, Codable {
+    /// The server's host (IP literal or name).
+    public var host: String
+    /// Its port. Default 53.
+    public var port: Int
+    /// The TSIG key's name.
+    public var keyName: String
+    /// The TSIG secret, standard base64.
+    public var secret: String
+
+    /// Creates a provider record.
+    public init(host: String, port: Int = 53, keyName: String, secret: String) {
+        self.host = host
+        self.port = port
+        self.keyName = keyName
+        self.secret = secret
     }
 }
 

@@ -3,6 +3,7 @@ public import TunnelCore
 import Logging
 import Synchronization
 import TunnelEdge
+public import TunnelOrigin
 
 /// Hostname → tunnel, as the tunnel routes (CNAME records) say: exact names first, then the
 /// longest matching wildcard (`*.example.test`).
@@ -35,6 +36,18 @@ extension ControlPlane {
         public var cname: String
         /// The resulting fully qualified name.
         public var name: String
+        /// What the user should know or do (zones hosted elsewhere); sent as the envelope's
+        /// `messages`, which cloudflared reads as strings and ignores.
+        public var messages: [String] = []
+
+        enum CodingKeys: String, CodingKey { case cname, name }
+
+        /// Creates a result.
+        public init(cname: String, name: String, messages: [String] = []) {
+            self.cname = cname
+            self.name = name
+            self.messages = messages
+        }
     }
 
     /// The tunnel a visitor's host routes to by the DNS routes.
@@ -73,12 +86,30 @@ extension ControlPlane {
         }
         let target = "\(tunnel.id.lowercasedString).\(tunnelDomain)"
         let now = Date()
-        let existing = try await store.dnsRecord(name: host)
-        if let existing, existing.type == "CNAME", existing.content == target {
-            return HostnameRouteResult(cname: "unchanged", name: host)
+        var existing = try await store.dnsRecord(name: host)
+        var messages: [String] = []
+        var providerChange: DNSRecordChange?
+        if zone.hostedElsewhere, let provider = zone.provider {
+            // The provider decides what is in the way; our copy only routes visitors.
+            providerChange = try await Self.setAtProvider(provider, zone: zone.name, name: host, target: target, overwrite: overwrite)
+            messages.append("\(zone.name) is hosted elsewhere: \(host) CNAME \(target) is set at \(provider.host):\(provider.port)")
+            if case .replaced(let type, let content)? = providerChange, existing == nil {
+                existing = DNSRecord(id: "", zoneID: zone.id, name: host, type: type, content: content, tunnelID: nil, createdAt: now, updatedAt: now)
+            }
+        } else {
+            if let existing, existing.type == "CNAME", existing.content == target {
+                return HostnameRouteResult(cname: "unchanged", name: host)
+            }
+            if let existing, !overwrite {
+                throw ControlPlaneError.recordExists(host, type: existing.type, content: existing.content)
+            }
+            if zone.hostedElsewhere {
+                let kind = host == zone.name ? "an ALIAS/ANAME record (or a flattened CNAME) at the apex" : "a CNAME record"
+                messages.append("\(zone.name) is hosted elsewhere: create \(kind) at its DNS provider: \(host). 300 IN CNAME \(target).")
+            }
         }
-        if let existing, !overwrite {
-            throw ControlPlaneError.recordExists(host, type: existing.type, content: existing.content)
+        if providerChange == .unchanged, existing?.content == target {
+            return HostnameRouteResult(cname: "unchanged", name: host, messages: messages)
         }
         let record = DNSRecord(
             id: Self.randomTag(), zoneID: zone.id, name: host, type: "CNAME", content: target, tunnelID: tunnel.id,
@@ -90,7 +121,38 @@ extension ControlPlane {
         routes.withLock { table in table?.set(host, tunnel.id) }
         try? await refreshDNS()
         logger.info("tunnel route added", metadata: ["hostname": "\(host)", "tunnel": "\(tunnel.id.lowercasedString)", "replaced": "\(existing != nil)"])
-        return HostnameRouteResult(cname: existing == nil ? "new" : "updated", name: host)
+        let result: String
+        switch providerChange {
+        case .unchanged?: result = "unchanged"
+        case .replaced?: result = "updated"
+        case .created?: result = existing == nil ? "new" : "updated"
+        case nil: result = existing == nil ? "new" : "updated"
+        }
+        return HostnameRouteResult(cname: result, name: host, messages: messages)
+    }
+
+    /// Writes the CNAME at a zone's RFC 2136 server; its refusals become control-plane errors.
+    static func setAtProvider(_ provider: ZoneProvider, zone: String, name: String, target: String, overwrite: Bool) async throws -> DNSRecordChange {
+        guard let secret = TunnelSecret(base64: provider.secret)?.bytes else {
+            throw ControlPlaneError.providerFailed(zone, "its TSIG secret is not base64; set it again with `tunnelctl edge zone set`")
+        }
+        let rfc2136 = RFC2136Provider(configuration: .init(host: provider.host, port: provider.port, zone: zone, key: DNSTSIGKey(name: provider.keyName, secret: secret)))
+        do {
+            return try await rfc2136.setCNAME(name: name, target: target, ttl: 300, overwrite: overwrite)
+        } catch let error as DNSRecordProviderError where error.kind == .recordExists {
+            throw ControlPlaneError.recordExistsAtProvider(error.message)
+        } catch let error as DNSRecordProviderError {
+            throw ControlPlaneError.providerFailed(zone, error.message)
+        } catch {
+            throw ControlPlaneError.providerFailed(zone, "\(error)")
+        }
+    }
+
+    /// Removes a record at a zone's RFC 2136 server (record collection).
+    static func removeAtProvider(_ provider: ZoneProvider, zone: String, name: String) async throws {
+        guard let secret = TunnelSecret(base64: provider.secret)?.bytes else { return }
+        let rfc2136 = RFC2136Provider(configuration: .init(host: provider.host, port: provider.port, zone: zone, key: DNSTSIGKey(name: provider.keyName, secret: secret)))
+        try await rfc2136.removeCNAME(name: name)
     }
 
     private func storedTunnelForRoute(accountID: String, id: UUID) async throws -> StoredTunnel {
@@ -131,8 +193,10 @@ extension ControlPlane {
     /// domain, whose `<tunnel-id>` names resolve to the edge.
     public func refreshDNS() async throws {
         guard let settings = dns.withLock({ $0.settings }) else { return }
+        let zones = try await store.allZones()
         var data = DNSZoneData(
-            zones: Set(try await store.allZones().map(\.name)),
+            // Zones hosted elsewhere are answered by their own servers.
+            zones: Set(zones.filter { !$0.hostedElsewhere }.map(\.name)),
             nameServers: settings.nameServers.isEmpty ? ["ns.\(tunnelDomain)"] : settings.nameServers,
             mailbox: "hostmaster.\(tunnelDomain)", serial: UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970)))
         for record in try await store.tunnelRoutes() where record.type == "CNAME" {

@@ -22,6 +22,7 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
         case tokenNotFound
         case hostnameOutsideZones
         case recordExists
+        case providerFailed
         case storage
     }
 
@@ -59,6 +60,7 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
         case .tunnelNotFound, .invalidObjectIdentifier, .noRoute, .accountNotFound, .tokenNotFound: 404
         case .methodNotAllowed: 405
         case .nameTaken, .accountExists, .zoneTaken: 409
+        case .providerFailed: 424
         case .bodyTooLarge: 413
         case .storage: 500
         }
@@ -78,6 +80,7 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
         case .accountExists, .zoneTaken: 1031
         case .recordExists: 1003
         case .hostnameOutsideZones: 1050
+        case .providerFailed: 1061
         case .noRoute: 7000
         case .methodNotAllowed: 7001
         case .invalidObjectIdentifier: 7003
@@ -168,6 +171,16 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
     /// Another record owns the name and `overwrite_existing` was not set.
     public static func recordExists(_ host: String, type: String, content: String, file: String = #fileID, line: UInt = #line) -> Self {
         Self(.recordExists, "An A, AAAA or CNAME record already exists with that host: \(host) \(type) \(content). Use --overwrite-dns (-f) to replace it.", file: file, line: line)
+    }
+
+    /// Another record owns the name at the zone's DNS provider.
+    public static func recordExistsAtProvider(_ message: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.recordExists, message, file: file, line: line)
+    }
+
+    /// The DNS provider of a zone hosted elsewhere failed (unreachable, refused, bad key).
+    public static func providerFailed(_ zone: String, _ problem: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.providerFailed, "The DNS provider of \(zone) did not take the record: \(problem)", file: file, line: line)
     }
 
     /// The store failed (disk full, file unreadable, corrupt database).

@@ -23,6 +23,8 @@ public protocol ControlStore: Sendable {
     func zone(id: String) async throws -> Zone?
     /// Every zone of every account (what the edge's DNS server answers for).
     func allZones() async throws -> [Zone]
+    /// Saves a zone's hosting (here or elsewhere) and provider.
+    func updateZone(_ zone: Zone) async throws
 
     /// The record owning `name` (lowercase), if any.
     func dnsRecord(name: String) async throws -> DNSRecord?

@@ -21,6 +21,15 @@ extension ControlPlane {
             var quietSince = tunnel?.deletedAt ?? tunnel?.lastInactiveAt ?? tunnel?.lastActiveAt ?? record.updatedAt
             if tunnel?.deletedAt == nil { quietSince = max(quietSince, record.updatedAt) }
             guard now.timeIntervalSince(quietSince) >= seconds else { continue }
+            if let zone = try await store.zone(id: record.zoneID), zone.hostedElsewhere, let provider = zone.provider {
+                do {
+                    try await Self.removeAtProvider(provider, zone: zone.name, name: record.name)
+                } catch {
+                    // Kept, to be tried again at the next sweep.
+                    logger.warning("cannot remove a record at the zone's DNS provider", metadata: ["hostname": "\(record.name)", "error": "\(error)"])
+                    continue
+                }
+            }
             guard try await store.deleteDNSRecord(id: record.id) else { continue }
             removed.append(record)
             if let tunnel {

@@ -75,6 +75,12 @@ extension SQLControlStore {
                 "CREATE INDEX dns_records_tunnel ON dns_records (tunnel_id)",
             ]
         },
+        Migration(version: 4, summary: "zones hosted elsewhere, with their RFC 2136 provider") { _ in
+            [
+                "ALTER TABLE zones ADD COLUMN hosted_elsewhere INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE zones ADD COLUMN provider TEXT",
+            ]
+        },
     ]
 
     /// The newest schema version this build knows.

@@ -139,25 +139,36 @@ public final class SQLControlStore: ControlStore {
 
     public func zones(accountID: String) async throws -> [Zone] {
         try await serialized {
-            try await database.raw("SELECT id, account_id, name FROM zones WHERE account_id = \(bind: accountID) ORDER BY name").all().map { row in
-                Zone(id: try row.decode(column: "id", as: String.self), accountID: try row.decode(column: "account_id", as: String.self), name: try row.decode(column: "name", as: String.self))
-            }
+            try await database.raw("SELECT \(Self.zoneColumns) FROM zones WHERE account_id = \(bind: accountID) ORDER BY name").all().map(Self.zone)
         }
     }
 
     public func zone(id: String) async throws -> Zone? {
         try await serialized {
-            try await database.raw("SELECT id, account_id, name FROM zones WHERE id = \(bind: id)").first().map { row in
-                Zone(id: try row.decode(column: "id", as: String.self), accountID: try row.decode(column: "account_id", as: String.self), name: try row.decode(column: "name", as: String.self))
-            }
+            try await database.raw("SELECT \(Self.zoneColumns) FROM zones WHERE id = \(bind: id)").first().map(Self.zone)
         }
     }
 
     public func allZones() async throws -> [Zone] {
         try await serialized {
-            try await database.raw("SELECT id, account_id, name FROM zones ORDER BY name").all().map { row in
-                Zone(id: try row.decode(column: "id", as: String.self), accountID: try row.decode(column: "account_id", as: String.self), name: try row.decode(column: "name", as: String.self))
-            }
+            try await database.raw("SELECT \(Self.zoneColumns) FROM zones ORDER BY name").all().map(Self.zone)
+        }
+    }
+
+    static let zoneColumns: SQLQueryString = "id, account_id, name, hosted_elsewhere, provider"
+
+    static func zone(_ row: any SQLRow) throws -> Zone {
+        let providerText = try row.decode(column: "provider", as: String?.self)
+        return Zone(
+            id: try row.decode(column: "id", as: String.self), accountID: try row.decode(column: "account_id", as: String.self),
+            name: try row.decode(column: "name", as: String.self), hostedElsewhere: try row.decode(column: "hosted_elsewhere", as: Int.self) != 0,
+            provider: providerText.flatMap { try? JSONDecoder().decode(ZoneProvider.self, from: Data($0.utf8)) })
+    }
+
+    public func updateZone(_ zone: Zone) async throws {
+        let provider = try zone.provider.map { String(decoding: try JSONEncoder.sortedKeys.encode($0), as: UTF8.self) }
+        try await serialized {
+            try await database.raw("UPDATE zones SET hosted_elsewhere = \(bind: zone.hostedElsewhere ? 1 : 0), provider = \(bind: provider) WHERE id = \(bind: zone.id)").run()
         }
     }
 

@@ -356,4 +356,42 @@ struct EdgeControlPlaneCommandTests {
         let removal = try #require(events.first { $0["action"] as? String == "dns.record_removed" })
         #expect((removal["metadata"] as? [String: String])?["hostname"] == "idle.example.test")
     }
+
+    @Test("a zone hosted elsewhere: route dns writes the CNAME at its BIND9 server with TSIG, prints it without a provider, and a wrong key fails clearly")
+    func partialZone() async throws {
+        let secret = Base64.encode((0..<32).map { UInt8(truncatingIfNeeded: $0 &* 11 &+ 5) })
+        let bind = try await BindServer(zone: "example.test", records: [], updateKey: ("update-key", secret))
+        defer { bind.stop() }
+        let sandbox = try Run.Sandbox()
+        let deployment = try Deployment.create(sandbox)
+        let set = try sandbox.run(["edge", "zone", "set", "example.test", "--hosted-elsewhere", "--rfc2136", "127.0.0.1:\(bind.port)",
+                                   "--tsig-key", "update-key", "--tsig-secret", secret, "--state-dir", deployment.state])
+        #expect(set.status == 0, "\(set.stderr)")
+        let (edge, api) = try await deployment.startEdge()
+        defer { edge.process.stop() }
+        let created = try deployment.tunnel(api, ["create", "web"])
+        let id = try #require(created.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+
+        let routed = try deployment.tunnel(api, ["route", "dns", "web", "app"])
+        #expect(routed.status == 0, "\(routed.stderr)")
+        #expect(routed.stderr.contains("example.test is hosted elsewhere: app.example.test CNAME \(id).cfargotunnel.com is set at 127.0.0.1:\(bind.port)"), "\(routed.stderr)")
+        #expect(routed.stderr.contains("Added CNAME app.example.test which will route to this tunnel"))
+        #expect(try await Self.dig(bind.port, ["app.example.test", "CNAME", "+short"]) == ["\(id).cfargotunnel.com."])
+        #expect(try deployment.tunnel(api, ["route", "dns", "web", "app"]).stderr.contains("is already configured"))
+
+        // Without a provider the record to create is printed.
+        #expect(try sandbox.run(["edge", "zone", "set", "example.test", "--hosted-elsewhere", "--state-dir", deployment.state]).status == 0)
+        let printed = try deployment.tunnel(api, ["route", "dns", "web", "other"])
+        #expect(printed.stderr.contains("create a CNAME record at its DNS provider: other.example.test. 300 IN CNAME \(id).cfargotunnel.com."), "\(printed.stderr)")
+
+        // A wrong secret: refused with the reason, nothing written.
+        let wrong = Base64.encode((0..<32).map { UInt8($0) })
+        #expect(try sandbox.run(["edge", "zone", "set", "example.test", "--hosted-elsewhere", "--rfc2136", "127.0.0.1:\(bind.port)",
+                                 "--tsig-key", "update-key", "--tsig-secret", wrong, "--state-dir", deployment.state]).status == 0)
+        let refused = try deployment.tunnel(api, ["route", "dns", "web", "bad"])
+        #expect(refused.status == 1 && refused.stderr.contains("did not take the record") && refused.stderr.contains("TSIG"), "\(refused.stderr)")
+        #expect(try await Self.dig(bind.port, ["bad.example.test", "CNAME", "+short"]).isEmpty)
+        let zones = try sandbox.run(["edge", "zone", "list", "--state-dir", deployment.state])
+        #expect(zones.stdout.contains("elsewhere, RFC 2136 at 127.0.0.1:\(bind.port) key update-key"))
+    }
 }
