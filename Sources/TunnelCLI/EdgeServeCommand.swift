@@ -89,7 +89,11 @@ struct EdgeServeCommand: AsyncParsableCommand {
                     tls: EdgeConfigFile.Listener(address: visitorTLSAddress, certificate: tls?.certificate, key: tls?.key))
             }
             if let gracePeriod { file.gracePeriod = gracePeriod }
-            if let apiAddress { file.api = EdgeConfigFile.API(address: apiAddress, maxBodyBytes: file.api?.maxBodyBytes) }
+            if let apiAddress {
+                file.api = EdgeConfigFile.API(
+                    address: apiAddress, maxBodyBytes: file.api?.maxBodyBytes,
+                    rateLimitRequests: file.api?.rateLimitRequests, rateLimitWindow: file.api?.rateLimitWindow)
+            }
             if let dnsAddress { file.dns = EdgeConfigFile.DNS(address: dnsAddress, addresses: file.dns?.addresses, nameServers: file.dns?.nameServers) }
             setup = try file.setup(configPath: config ?? "command line", stateDirectoryOverride: stateDirectory)
         } catch {
@@ -136,7 +140,9 @@ struct EdgeServeCommand: AsyncParsableCommand {
         services.append(.init(service: DNSRecordCollector(controlPlane: controlPlane, unregisteredFor: setup.recordGCAfter, interval: setup.recordGCEvery, logger: logger)))
         var apiServer: ControlAPIServer?
         if let api = setup.apiAddress {
-            let server = ControlAPIServer(controlPlane: controlPlane, host: api.host, port: api.port, maxBodyBytes: setup.apiMaxBodyBytes, logger: logger)
+            let server = ControlAPIServer(
+                controlPlane: controlPlane, host: api.host, port: api.port, maxBodyBytes: setup.apiMaxBodyBytes,
+                rateLimit: setup.apiRateLimit.map { ControlAPI.RateLimit(requests: $0.requests, window: $0.window) }, logger: logger)
             apiServer = server
             services.append(.init(service: server))
         }

@@ -2,6 +2,7 @@ public import Foundation
 public import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 import TunnelCore
 
 /// The Cloudflare-v4-compatible HTTP API of the control plane, as Hummingbird routes under
@@ -15,9 +16,9 @@ public enum ControlAPI {
     public static let basePath = "/client/v4"
 
     /// The responder: routes wrapped so that every error becomes a v4 error body.
-    public static func responder(controlPlane: ControlPlane, maxBodyBytes: Int = 65536) -> some HTTPResponder<BasicRequestContext> {
+    public static func responder(controlPlane: ControlPlane, maxBodyBytes: Int = 65536, rateLimit: RateLimit? = nil) -> some HTTPResponder<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        let api = Handlers(controlPlane: controlPlane, maxBodyBytes: maxBodyBytes)
+        let api = Handlers(controlPlane: controlPlane, maxBodyBytes: maxBodyBytes, limiter: rateLimit.map(RateLimiter.init))
         let tunnels = "\(basePath)/accounts/:account/cfd_tunnel"
         router.post(RouterPath(tunnels)) { request, context in try await api.createTunnel(request, context) }
         router.get(RouterPath(tunnels)) { request, context in try await api.listTunnels(request, context) }
@@ -28,6 +29,11 @@ public enum ControlAPI {
         router.delete(RouterPath("\(tunnels)/:tunnel/connections")) { request, context in try await api.cleanup(request, context) }
         router.get(RouterPath("\(basePath)/accounts/:account/audit_logs")) { request, context in try await api.audit(request, context) }
         router.put(RouterPath("\(basePath)/zones/:zone/tunnels/:tunnel/routes")) { request, context in try await api.route(request, context) }
+        let records = "\(basePath)/zones/:zone/dns_records"
+        router.get(RouterPath(records)) { request, context in try await api.listRecords(request, context) }
+        router.post(RouterPath(records)) { request, context in try await api.putRecord(request, context, id: nil) }
+        router.put(RouterPath("\(records)/:record")) { request, context in try await api.putRecord(request, context, id: context.parameters.get("record")) }
+        router.delete(RouterPath("\(records)/:record")) { request, context in try await api.deleteRecord(request, context) }
         router.get(RouterPath("\(basePath)/user/tokens/verify")) { request, context in try await api.verifyToken(request, context) }
         return ErrorEnvelopeResponder(inner: router.buildResponder(), logger: controlPlane.logger)
     }
@@ -36,7 +42,7 @@ public enum ControlAPI {
     static let routePatterns: [[Substring]] = [
         "client/v4/accounts/*/cfd_tunnel", "client/v4/accounts/*/cfd_tunnel/*", "client/v4/accounts/*/cfd_tunnel/*/token",
         "client/v4/accounts/*/cfd_tunnel/*/connections", "client/v4/accounts/*/audit_logs", "client/v4/user/tokens/verify",
-        "client/v4/zones/*/tunnels/*/routes",
+        "client/v4/zones/*/tunnels/*/routes", "client/v4/zones/*/dns_records", "client/v4/zones/*/dns_records/*",
     ].map { $0.split(separator: "/") }
 
     /// Whether `path` is one of the routes (whatever the method).
@@ -66,8 +72,24 @@ public enum ControlAPI {
 
     /// The v4 error body for `error`.
     static func errorResponse(_ error: ControlPlaneError) -> Response {
-        json(V4.Envelope<String>(success: false, errors: [V4.ErrorItem(code: error.apiCode, message: error.message)], result: nil),
-             status: HTTPResponse.Status(code: error.httpStatus))
+        var response = json(V4.Envelope<String>(success: false, errors: [V4.ErrorItem(code: error.apiCode, message: error.message)], result: nil),
+                            status: HTTPResponse.Status(code: error.httpStatus))
+        if let retryAfter = error.retryAfter { response.headers[.retryAfter] = "\(retryAfter)" }
+        return response
+    }
+
+    /// Requests one API token may make per window (Cloudflare allows 1200 per 5 minutes).
+    public struct RateLimit: Sendable, Hashable {
+        /// Requests per window.
+        public var requests: Int
+        /// The window.
+        public var window: Duration
+
+        /// Creates a limit.
+        public init(requests: Int, window: Duration) {
+            self.requests = requests
+            self.window = window
+        }
     }
 }
 
@@ -117,10 +139,18 @@ extension ErrorEnvelopeResponder {
 struct Handlers: Sendable {
     let controlPlane: ControlPlane
     let maxBodyBytes: Int
+    let limiter: RateLimiter?
+
+    /// The token of the request, within its rate limit.
+    func token(_ request: Request) async throws -> APITokenRecord {
+        let token = try await controlPlane.authenticate(authorization: request.headers[.authorization])
+        try limiter?.admit(token.id)
+        return token
+    }
 
     /// The token, checked against the path's account.
     func authorize(_ request: Request, _ context: BasicRequestContext) async throws -> (accountID: String, actor: String) {
-        let token = try await controlPlane.authenticate(authorization: request.headers[.authorization])
+        let token = try await token(request)
         let account = context.parameters.get("account") ?? ""
         try controlPlane.authorize(token, accountID: account)
         return (account, "token:\(token.id)")
@@ -150,8 +180,30 @@ struct Handlers: Sendable {
         }
     }
 
+    func listRecords(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let token = try await token(request)
+        let query = QueryParameters(request.uri.query)
+        let (page, perPage) = try query.paging(defaultPerPage: 100)
+        return ControlAPI.json(try await controlPlane.listRecords(
+            accountID: token.accountID, zoneID: context.parameters.get("zone") ?? "", name: query["name"], type: query["type"], page: page, perPage: perPage))
+    }
+
+    func putRecord(_ request: Request, _ context: BasicRequestContext, id: String?) async throws -> Response {
+        let token = try await token(request)
+        let body = try await body(request, as: V4.DNSRecordRequest.self)
+        let record = try await controlPlane.putRecord(accountID: token.accountID, zoneID: context.parameters.get("zone") ?? "", id: id, request: body, actor: "token:\(token.id)")
+        return ControlAPI.json(V4.Envelope(success: true, result: record))
+    }
+
+    func deleteRecord(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let token = try await token(request)
+        let id = context.parameters.get("record") ?? ""
+        try await controlPlane.deleteRecord(accountID: token.accountID, zoneID: context.parameters.get("zone") ?? "", id: id, actor: "token:\(token.id)")
+        return ControlAPI.json(V4.Envelope(success: true, result: ["id": id]))
+    }
+
     func route(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let token = try await controlPlane.authenticate(authorization: request.headers[.authorization])
+        let token = try await token(request)
         let id = try tunnelID(request, context)
         let route = try await body(request, as: V4.HostnameRouteRequest.self)
         guard route.type == "dns" else {
@@ -230,7 +282,7 @@ struct Handlers: Sendable {
     }
 
     func verifyToken(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let token = try await controlPlane.authenticate(authorization: request.headers[.authorization])
+        let token = try await token(request)
         return ControlAPI.json(V4.Envelope(success: true, result: ["id": token.id, "status": "active"]))
     }
 
@@ -297,5 +349,30 @@ struct QueryParameters: Sendable {
             perPage = min(value, ControlPlane.maxPageSize)
         }
         return (page, perPage)
+    }
+}
+
+/// A fixed-window request counter per API token.
+final class RateLimiter: Sendable {
+    let limit: ControlAPI.RateLimit
+    private let windows = Mutex<[String: (start: ContinuousClock.Instant, count: Int)]>([:])
+
+    init(_ limit: ControlAPI.RateLimit) { self.limit = limit }
+
+    /// Counts a request of `token`; throws 429 with the seconds left in the window when over.
+    func admit(_ token: String) throws {
+        let now = ContinuousClock.now
+        let wait: Duration? = windows.withLock { windows in
+            var window = windows[token] ?? (now, 0)
+            if now - window.start >= limit.window { window = (now, 0) }
+            window.count += 1
+            windows[token] = window
+            if windows.count > 100_000 { windows = windows.filter { now - $0.value.start < limit.window } }
+            return window.count > limit.requests ? limit.window - (now - window.start) : nil
+        }
+        if let wait {
+            let seconds = max(1, Int(wait.components.seconds) + (wait.components.attoseconds > 0 ? 1 : 0))
+            throw ControlPlaneError.rateLimited(retryAfter: seconds)
+        }
     }
 }

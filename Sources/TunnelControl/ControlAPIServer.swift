@@ -16,12 +16,14 @@ public final class ControlAPIServer: Service, Sendable {
     let host: String
     let port: Int
     let maxBodyBytes: Int
+    let rateLimit: ControlAPI.RateLimit?
     let logger: Logger
     private let bound = OnceValue<SocketAddress>()
 
     /// Creates the listener; `port` 0 picks a free one. Request bodies over `maxBodyBytes`
     /// (default 64 KiB) are answered 413.
-    public init(controlPlane: ControlPlane, host: String = "127.0.0.1", port: Int = 8787, maxBodyBytes: Int = 65536, logger: Logger = Logger(label: "tunnel.control.api")) {
+    public init(controlPlane: ControlPlane, host: String = "127.0.0.1", port: Int = 8787, maxBodyBytes: Int = 65536, rateLimit: ControlAPI.RateLimit? = ControlAPI.RateLimit(requests: 12000, window: .seconds(300)), logger: Logger = Logger(label: "tunnel.control.api")) {
+        self.rateLimit = rateLimit
         self.controlPlane = controlPlane
         self.host = host
         self.port = port
@@ -41,7 +43,7 @@ public final class ControlAPIServer: Service, Sendable {
         var frameworkLogger = logger
         if frameworkLogger.logLevel < .warning { frameworkLogger.logLevel = .warning }
         let application = Application(
-            responder: ControlAPI.responder(controlPlane: controlPlane, maxBodyBytes: maxBodyBytes),
+            responder: ControlAPI.responder(controlPlane: controlPlane, maxBodyBytes: maxBodyBytes, rateLimit: rateLimit),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { [bound] channel in
                 if let address = channel.localAddress { bound.succeed(address) }

@@ -194,6 +194,8 @@ public enum AuditAction: String, Hashable, Sendable, Codable, CaseIterable {
     case cnameAdded = "dns.cname_added"
     /// A tunnel's record was removed: the tunnel stayed unregistered too long, or was deleted.
     case recordRemoved = "dns.record_removed"
+    /// A record was created or changed through the `dns_records` API.
+    case recordSet = "dns.record_set"
 }
 
 /// One entry of an account's audit log.

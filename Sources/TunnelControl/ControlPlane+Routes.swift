@@ -199,8 +199,17 @@ extension ControlPlane {
             zones: Set(zones.filter { !$0.hostedElsewhere }.map(\.name)),
             nameServers: settings.nameServers.isEmpty ? ["ns.\(tunnelDomain)"] : settings.nameServers,
             mailbox: "hostmaster.\(tunnelDomain)", serial: UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970)))
-        for record in try await store.tunnelRoutes() where record.type == "CNAME" {
-            data.records[record.name, default: []].append(.cname(record.content))
+        for zone in zones where !zone.hostedElsewhere {
+            for record in try await store.dnsRecords(zoneID: zone.id, name: nil, type: nil, page: 1, perPage: Int(Int32.max)).items {
+                let value: DNSRecordData?
+                switch record.type {
+                case "CNAME": value = .cname(record.content)
+                case "A", "AAAA": value = IPLiteral.bytes(record.content).map { $0.count == 4 ? .a($0) : .aaaa($0) }
+                case "TXT": value = .txt([record.content])
+                default: value = nil
+                }
+                if let value { data.records[record.name, default: []].append(value) }
+            }
         }
         data.zones.insert(tunnelDomain)
         data.records["*." + tunnelDomain] = settings.addresses.map { $0.count == 4 ? .a($0) : .aaaa($0) }

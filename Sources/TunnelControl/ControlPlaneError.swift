@@ -23,6 +23,8 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
         case hostnameOutsideZones
         case recordExists
         case providerFailed
+        case recordNotFound
+        case rateLimited
         case storage
     }
 
@@ -34,9 +36,13 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
     /// Where the error was raised in this library, for bug reports.
     public let location: String
 
-    init(_ code: Code, _ message: String, file: String = #fileID, line: UInt = #line) {
+    /// For 429: seconds until the client may try again (the `Retry-After` header).
+    public let retryAfter: Int?
+
+    init(_ code: Code, _ message: String, retryAfter: Int? = nil, file: String = #fileID, line: UInt = #line) {
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
         self.location = "\(file):\(line)"
     }
 
@@ -61,6 +67,8 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
         case .methodNotAllowed: 405
         case .nameTaken, .accountExists, .zoneTaken: 409
         case .providerFailed: 424
+        case .recordNotFound: 404
+        case .rateLimited: 429
         case .bodyTooLarge: 413
         case .storage: 500
         }
@@ -81,6 +89,8 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
         case .recordExists: 1003
         case .hostnameOutsideZones: 1050
         case .providerFailed: 1061
+        case .recordNotFound: 81044
+        case .rateLimited: 971
         case .noRoute: 7000
         case .methodNotAllowed: 7001
         case .invalidObjectIdentifier: 7003
@@ -181,6 +191,16 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
     /// The DNS provider of a zone hosted elsewhere failed (unreachable, refused, bad key).
     public static func providerFailed(_ zone: String, _ problem: String, file: String = #fileID, line: UInt = #line) -> Self {
         Self(.providerFailed, "The DNS provider of \(zone) did not take the record: \(problem)", file: file, line: line)
+    }
+
+    /// No DNS record with this ID in the zone.
+    public static func recordNotFound(_ id: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.recordNotFound, "Record not found: no DNS record \(id) in this zone", file: file, line: line)
+    }
+
+    /// Too many requests with one token.
+    public static func rateLimited(retryAfter: Int, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.rateLimited, "Please wait and consider throttling your request speed (retry after \(retryAfter) s)", retryAfter: retryAfter, file: file, line: line)
     }
 
     /// The store failed (disk full, file unreadable, corrupt database).

@@ -34,6 +34,10 @@ public protocol ControlStore: Sendable {
     func tunnelRoutes() async throws -> [DNSRecord]
     /// Removes a record; returns whether it was there.
     func deleteDNSRecord(id: String) async throws -> Bool
+    /// The record with this ID.
+    func dnsRecord(id: String) async throws -> DNSRecord?
+    /// A page of a zone's records, filtered by exact name and type, by name.
+    func dnsRecords(zoneID: String, name: String?, type: String?, page: Int, perPage: Int) async throws -> Page<DNSRecord>
 
     /// Adds an API token record with the SHA-256 digest (hex) of the token.
     func insertToken(_ token: APITokenRecord, digest: String) async throws

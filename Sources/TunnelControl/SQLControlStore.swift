@@ -201,6 +201,24 @@ public final class SQLControlStore: ControlStore {
         }
     }
 
+    public func dnsRecord(id: String) async throws -> DNSRecord? {
+        try await serialized {
+            try await database.raw("SELECT \(Self.recordColumns) FROM dns_records WHERE id = \(bind: id)").first().map(Self.record)
+        }
+    }
+
+    public func dnsRecords(zoneID: String, name: String?, type: String?, page: Int, perPage: Int) async throws -> Page<DNSRecord> {
+        var conditions: [SQLQueryString] = ["zone_id = \(bind: zoneID)"]
+        if let name { conditions.append("name = \(bind: name)") }
+        if let type { conditions.append("type = \(bind: type)") }
+        let whereClause = conditions.joined(separator: " AND ")
+        return try await serialized {
+            let total = try await database.raw("SELECT COUNT(*) AS n FROM dns_records WHERE \(whereClause)").first()?.decode(column: "n", as: Int.self) ?? 0
+            let rows = try await database.raw("SELECT \(Self.recordColumns) FROM dns_records WHERE \(whereClause) ORDER BY name, type, id LIMIT \(bind: perPage) OFFSET \(bind: (page - 1) * perPage)").all()
+            return Page(items: try rows.map(Self.record), page: page, perPage: perPage, totalCount: total)
+        }
+    }
+
     public func tunnelRoutes() async throws -> [DNSRecord] {
         try await serialized {
             try await database.raw("SELECT \(Self.recordColumns) FROM dns_records WHERE tunnel_id IS NOT NULL ORDER BY name").all().map(Self.record)

@@ -32,6 +32,8 @@ public struct EdgeSetup: Sendable {
     public var recordGCAfter: Duration
     /// How often the records of quiet tunnels are looked for.
     public var recordGCEvery: Duration
+    /// Requests per window one API token may make; `nil` for no limit.
+    public var apiRateLimit: (requests: Int, window: Duration)?
 }
 
 /// IP address literals as bytes (4 for IPv4, 16 for IPv6).
@@ -145,6 +147,10 @@ extension EdgeConfigFile {
             api = text == "off" ? nil : try address("api.address", text, default: ("127.0.0.1", 8787))
         }
         let apiMaxBodyBytes = self.api?.maxBodyBytes ?? 65536
+        let rateLimitRequests = self.api?.rateLimitRequests ?? 12000
+        guard rateLimitRequests >= 0 else { throw fail("api.rateLimitRequests", "must be 0 (no limit) or more") }
+        let rateLimitWindow = try duration("api.rateLimitWindow", self.api?.rateLimitWindow, default: .seconds(300))
+        guard rateLimitWindow > .zero else { throw fail("api.rateLimitWindow", "must be more than 0s") }
         guard apiMaxBodyBytes >= 1024 else { throw fail("api.maxBodyBytes", "must be at least 1024") }
         var dnsAddress: (host: String, port: Int)?
         var dnsRecordAddresses: [[UInt8]] = []
@@ -223,7 +229,8 @@ extension EdgeConfigFile {
             generatedCAPath: connectors?.certificate == nil ? generated?.caPath : nil, warnings: warnings,
             apiAddress: api, apiMaxBodyBytes: apiMaxBodyBytes, tunnelDomain: tunnelDomain,
             dnsAddress: dnsAddress, dnsRecordAddresses: dnsRecordAddresses, dnsNameServers: dns?.nameServers ?? [],
-            recordGCAfter: recordGCAfter, recordGCEvery: recordGCEvery)
+            recordGCAfter: recordGCAfter, recordGCEvery: recordGCEvery,
+            apiRateLimit: rateLimitRequests == 0 ? nil : (rateLimitRequests, rateLimitWindow))
     }
 
     /// Loads a PEM chain and key; the error names the file and says what is wrong.

@@ -65,11 +65,18 @@ public struct EdgeConfigFile: Sendable, Hashable, Decodable {
         public var address: String?
         /// Largest request body, in bytes. Default 65536.
         public var maxBodyBytes: Int?
+        /// Requests one API token may make per ``rateLimitWindow``; 0 turns the limit off.
+        /// Default 12000 (Cloudflare allows 1200).
+        public var rateLimitRequests: Int?
+        /// The rate-limit window, Go duration text. Default `5m`.
+        public var rateLimitWindow: String?
 
         /// Creates an API entry.
-        public init(address: String? = nil, maxBodyBytes: Int? = nil) {
+        public init(address: String? = nil, maxBodyBytes: Int? = nil, rateLimitRequests: Int? = nil, rateLimitWindow: String? = nil) {
             self.address = address
             self.maxBodyBytes = maxBodyBytes
+            self.rateLimitRequests = rateLimitRequests
+            self.rateLimitWindow = rateLimitWindow
         }
     }
 
