@@ -94,7 +94,7 @@ struct EdgeServeCommand: AsyncParsableCommand {
                     address: apiAddress, maxBodyBytes: file.api?.maxBodyBytes,
                     rateLimitRequests: file.api?.rateLimitRequests, rateLimitWindow: file.api?.rateLimitWindow)
             }
-            if let dnsAddress { file.dns = EdgeConfigFile.DNS(address: dnsAddress, addresses: file.dns?.addresses, nameServers: file.dns?.nameServers) }
+            if let dnsAddress { file.dns = EdgeConfigFile.DNS(address: dnsAddress, addresses: file.dns?.addresses, nameServers: file.dns?.nameServers, routeAnswers: file.dns?.routeAnswers) }
             setup = try file.setup(configPath: config ?? "command line", stateDirectoryOverride: stateDirectory)
         } catch {
             Self.fail("\(error)")
@@ -128,7 +128,7 @@ struct EdgeServeCommand: AsyncParsableCommand {
         var dnsServer: DNSServer?
         if let dns = setup.dnsAddress {
             do {
-                try await controlPlane.configureDNS(DNSSettings(addresses: setup.dnsRecordAddresses, nameServers: setup.dnsNameServers))
+                try await controlPlane.configureDNS(DNSSettings(addresses: setup.dnsRecordAddresses, nameServers: setup.dnsNameServers, routesAsAddresses: setup.dnsRoutesAsAddresses))
             } catch {
                 Self.fail("\(error)")
             }

@@ -169,11 +169,15 @@ public struct DNSSettings: Sendable, Hashable {
     public var addresses: [[UInt8]]
     /// Name servers in NS records and the SOA. Default: `ns.<tunnel domain>`.
     public var nameServers: [String]
+    /// Routes answer with the edge's A/AAAA under their own name (as the hosted product's
+    /// AAAA records for tunnels without a load balancer) instead of a CNAME. Default `false`.
+    public var routesAsAddresses: Bool
 
     /// Creates settings.
-    public init(addresses: [[UInt8]], nameServers: [String] = []) {
+    public init(addresses: [[UInt8]], nameServers: [String] = [], routesAsAddresses: Bool = false) {
         self.addresses = addresses
         self.nameServers = nameServers
+        self.routesAsAddresses = routesAsAddresses
     }
 }
 
@@ -212,6 +216,7 @@ extension ControlPlane {
             }
         }
         data.zones.insert(tunnelDomain)
+        if settings.routesAsAddresses { data.flattenTargetsUnder = [tunnelDomain] }
         data.records["*." + tunnelDomain] = settings.addresses.map { $0.count == 4 ? .a($0) : .aaaa($0) }
         let built = data
         dns.withLock { state in

@@ -34,6 +34,8 @@ public struct EdgeSetup: Sendable {
     public var recordGCEvery: Duration
     /// Requests per window one API token may make; `nil` for no limit.
     public var apiRateLimit: (requests: Int, window: Duration)?
+    /// Routes answer as the edge's A/AAAA instead of a CNAME.
+    public var dnsRoutesAsAddresses: Bool
 }
 
 /// IP address literals as bytes (4 for IPv4, 16 for IPv6).
@@ -164,6 +166,8 @@ extension EdgeConfigFile {
                 dnsRecordAddresses.append(bytes)
             }
         }
+        let routeAnswers = dns?.routeAnswers ?? "cname"
+        guard ["cname", "address"].contains(routeAnswers) else { throw fail("dns.routeAnswers", "\(String(reflecting: routeAnswers)) is not cname or address") }
         let recordGCAfter = try duration("recordGC.after", recordGC?.after, default: .seconds(86_400))
         let recordGCEvery = try duration("recordGC.every", recordGC?.every, default: .seconds(86_400))
         guard recordGCEvery > .zero else { throw fail("recordGC.every", "must be more than 0s") }
@@ -230,7 +234,8 @@ extension EdgeConfigFile {
             apiAddress: api, apiMaxBodyBytes: apiMaxBodyBytes, tunnelDomain: tunnelDomain,
             dnsAddress: dnsAddress, dnsRecordAddresses: dnsRecordAddresses, dnsNameServers: dns?.nameServers ?? [],
             recordGCAfter: recordGCAfter, recordGCEvery: recordGCEvery,
-            apiRateLimit: rateLimitRequests == 0 ? nil : (rateLimitRequests, rateLimitWindow))
+            apiRateLimit: rateLimitRequests == 0 ? nil : (rateLimitRequests, rateLimitWindow),
+            dnsRoutesAsAddresses: routeAnswers == "address")
     }
 
     /// Loads a PEM chain and key; the error names the file and says what is wrong.

@@ -50,12 +50,16 @@ public struct EdgeConfigFile: Sendable, Hashable, Decodable {
         public var addresses: [String]?
         /// Name servers announced in NS and SOA records. Default `ns.<tunnel domain>`.
         public var nameServers: [String]?
+        /// How routes answer: `cname` (CNAME to `<tunnel-id>.<tunnel domain>` plus its
+        /// addresses) or `address` (the edge's A/AAAA under the route's own name). Default `cname`.
+        public var routeAnswers: String?
 
         /// Creates a DNS entry.
-        public init(address: String? = nil, addresses: [String]? = nil, nameServers: [String]? = nil) {
+        public init(address: String? = nil, addresses: [String]? = nil, nameServers: [String]? = nil, routeAnswers: String? = nil) {
             self.address = address
             self.addresses = addresses
             self.nameServers = nameServers
+            self.routeAnswers = routeAnswers
         }
     }
 

@@ -42,6 +42,14 @@ struct DNSAuthorityTests {
         #expect(Self.ask("example.test", .ns).answers.map(\.data) == [.ns("ns1.tunnels.test"), .ns("ns2.tunnels.test")])
     }
 
+    @Test("routes as addresses: a route answers the edge's AAAA under its own name, no CNAME")
+    func routesAsAddresses() {
+        var data = Self.data
+        data.flattenTargetsUnder = ["tunnels.test"]
+        let answer = Self.ask("app.example.test", .aaaa, data: data)
+        #expect(answer.answers.map(\.name) == ["app.example.test"] && answer.answers.first?.type == .aaaa)
+    }
+
     @Test("wildcards, TXT, NXDOMAIN with the SOA, NODATA for empty non-terminals, REFUSED outside the zones")
     func negativeAndWildcard() {
         #expect(Self.ask("x.wild.example.test", .a).answers.first?.data == .cname(Self.tunnel))

@@ -22,7 +22,9 @@ struct RFC2136ProviderTests {
 
     @Test("create, unchanged, the record in the way, overwrite, delete; a wrong key and no key are refused clearly")
     func roundTrips() async throws {
-        let server = try await BindServer(zone: "example.test", records: ["taken IN A 192.0.2.9"], updateKey: ("update-key", Base64.encode(Self.secret)))
+        // 40 A records at "many": their answer does not fit 512 bytes, so the lookup goes over TCP.
+        let many = (1...40).map { "many IN A 192.0.2.\($0)" }
+        let server = try await BindServer(zone: "example.test", records: ["taken IN A 192.0.2.9"] + many, updateKey: ("update-key", Base64.encode(Self.secret)))
         defer { server.stop() }
         let provider = Self.provider(server, key: DNSTSIGKey(name: "update-key", secret: Self.secret))
 
@@ -41,6 +43,15 @@ struct RFC2136ProviderTests {
         #expect(try await provider.setCNAME(name: "taken.example.test", target: Self.target, ttl: 60, overwrite: true) == .replaced(type: "A", content: "192.0.2.9"))
         #expect(try await Self.dig(server, "taken.example.test", "CNAME") == [Self.target + "."])
         #expect(try await Self.dig(server, "taken.example.test", "A").allSatisfy { !$0.hasPrefix("192.0.2.9") })
+
+        // Truncated over UDP, answered over TCP: the 40 A records are found and replaced.
+        let replaced = try await provider.setCNAME(name: "many.example.test", target: Self.target, ttl: 60, overwrite: true)
+        guard case .replaced(let type, let content) = replaced else {
+            Issue.record("expected the A records to be replaced, got \(replaced)")
+            return
+        }
+        #expect(type == "A" && content.hasPrefix("192.0.2."))
+        #expect(try await Self.dig(server, "many.example.test", "CNAME") == [Self.target + "."])
 
         try await provider.removeCNAME(name: "app.example.test")
         #expect(try await Self.dig(server, "app.example.test", "CNAME").isEmpty)

@@ -13,6 +13,10 @@ public struct DNSZoneData: Sendable, Hashable {
     public var serial: UInt32
     /// TTL of answers, and the SOA minimum (negative answers), in seconds. Default 300.
     public var ttl: UInt32
+    /// Names whose CNAME target ends with one of these suffixes are answered with the target's
+    /// A/AAAA under their own name, like a flattened apex: routes as address records. Default
+    /// none (routes answer as CNAME plus the target's addresses).
+    public var flattenTargetsUnder: [String] = []
 
     /// Creates zone data.
     public init(zones: Set<String> = [], records: [String: [DNSRecordData]] = [:], nameServers: [String] = [], mailbox: String = "", serial: UInt32 = 1, ttl: UInt32 = 300) {
@@ -138,8 +142,8 @@ public enum DNSAuthority {
         }
         if let target = records.compactMap({ if case .cname(let target) = $0 { target } else { nil } }).first {
             let flattened = addresses(of: target, depth: 0).filter(matches)
-            if name == zone {
-                // Apex CNAME flattening: the target's addresses under the apex's name.
+            if name == zone || data.flattenTargetsUnder.contains(where: { target.hasSuffix("." + $0) }) {
+                // Apex CNAME flattening (and address routes): the target's addresses under this name.
                 answers += flattened.map { DNSResourceRecord(name: name, type: Self.type(of: $0), ttl: data.ttl, data: $0) }
             } else {
                 answers.append(DNSResourceRecord(name: name, type: .cname, ttl: data.ttl, data: .cname(target)))
