@@ -3,6 +3,7 @@ public import Foundation
 import NIOCore
 import NIOHTTP1
 import TunnelCore
+import TunnelOrigin
 
 /// A failed API call, rendered as cloudflared renders them (`code: 1013, reason: …`), with
 /// the HTTP status when there was one.
@@ -128,26 +129,16 @@ public struct ControlAPIClient: Sendable {
             // Go's url.Values.Encode: keys sorted, form-encoded values.
             target += "?" + query.sorted { $0.0 < $1.0 }.map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }.joined(separator: "&")
         }
-        var request = HTTPClientRequest(url: target)
-        request.method = method
-        request.headers.add(name: "User-Agent", value: userAgent)
-        request.headers.add(name: "Authorization", value: "Bearer \(token.value)")
-        request.headers.add(name: "Accept", value: "application/json;version=1")
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
-        let response: HTTPClientResponse
-        let bytes: ByteBuffer
+        let response: (status: HTTPResponseStatus, retryAfter: String?, body: Data)
         do {
-            response = try await httpClient.execute(request, timeout: .seconds(15))
-            bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
+            response = try await V4HTTPRequest(method: method, url: target, token: token, accept: "application/json;version=1", userAgent: userAgent, body: body)
+                .send(with: httpClient, maxBodyBytes: 64 * 1024 * 1024)
         } catch {
             throw ControlAPIClientError(
                 status: nil, codes: [],
                 message: "cannot reach the control-plane API at \(baseURL) (\(error)); check --api-url (env TUNNEL_API_URL) and that `tunnelctl edge serve` runs there")
         }
-        let data = Data(bytes.readableBytesView)
+        let data = response.body
         let envelope = try? JSONDecoder().decode(V4.Envelope<Result>.self, from: data)
         if response.status.code != 200 || !(envelope?.errors.isEmpty ?? true) {
             let errors = (try? JSONDecoder().decode(V4.Envelope<AnyResult>.self, from: data))?.errors ?? []

@@ -118,24 +118,14 @@ public struct CloudflareDNSProvider: DNSRecordProvider {
     func sendPage<Result: Decodable>(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws -> (Result, Envelope<Result>.Info?) {
         var attempt = 0
         while true {
-            var request = HTTPClientRequest(url: configuration.baseURL + path)
-            request.method = method
-            request.headers.add(name: "Authorization", value: "Bearer \(configuration.token.value)")
-            request.headers.add(name: "Accept", value: "application/json")
-            if let body {
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(bytes: body))
-            }
-            let response: HTTPClientResponse
-            let bytes: ByteBuffer
+            let response: (status: HTTPResponseStatus, retryAfter: String?, body: Data)
             do {
-                response = try await httpClient.execute(request, timeout: .seconds(15))
-                bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+                response = try await V4HTTPRequest(method: method, url: configuration.baseURL + path, token: configuration.token, body: body).send(with: httpClient)
             } catch {
                 throw DNSRecordProviderError(.unreachable, "cannot reach the DNS API at \(configuration.baseURL) (\(error))")
             }
             if response.status.code == 429, attempt < configuration.maxRetries {
-                let wait = Duration.seconds(Int(response.headers.first(name: "Retry-After") ?? "") ?? 1)
+                let wait = Duration.seconds(Int(response.retryAfter ?? "") ?? 1)
                 guard wait <= configuration.maxRetryAfter else {
                     throw DNSRecordProviderError(.refused, "the DNS API asks to wait \(wait) before the next request (429); try again later")
                 }
@@ -143,7 +133,7 @@ public struct CloudflareDNSProvider: DNSRecordProvider {
                 try await Task.sleep(for: wait)
                 continue
             }
-            let envelope = try? JSONDecoder().decode(Envelope<Result>.self, from: Data(bytes.readableBytesView))
+            let envelope = try? JSONDecoder().decode(Envelope<Result>.self, from: response.body)
             guard response.status.code == 200, let envelope, envelope.success, envelope.errors.isEmpty, let result = envelope.result else {
                 let reasons = envelope?.errors.map { "code: \($0.code), reason: \($0.message)" }.joined(separator: "; ") ?? "status \(response.status.code)"
                 let kind: DNSRecordProviderError.Kind = response.status.code == 401 || response.status.code == 403 ? .authentication : (envelope?.errors.contains { $0.code == 81053 || $0.code == 1003 } ?? false ? .recordExists : .refused)
