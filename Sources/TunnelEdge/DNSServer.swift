@@ -50,30 +50,7 @@ public final class DNSServer: Service, Sendable {
         let udp: any Channel
         let tcp: any Channel
         do {
-            udp = try await DatagramBootstrap(group: group)
-                .channelOption(.socketOption(.so_reuseaddr), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DNSDatagramHandler(zoneData: zoneData)) }
-                }
-                .bind(host: host, port: port).get()
-            let udpPort = udp.localAddress?.port ?? port
-            do {
-                tcp = try await ServerBootstrap(group: group)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .childChannelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            let operations = channel.pipeline.syncOperations
-                            try operations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
-                            try operations.addHandler(ByteToMessageHandler(LengthFieldBasedFrameDecoder(lengthFieldBitLength: .twoBytes)))
-                            try operations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .twoBytes))
-                            try operations.addHandler(DNSStreamHandler(zoneData: zoneData))
-                        }
-                    }
-                    .bind(host: host, port: udpPort).get()
-            } catch {
-                try? await udp.close()
-                throw error
-            }
+            (udp, tcp) = try await bind(group: group, zoneData: zoneData)
         } catch {
             let failure = EdgeServerError(message: "cannot serve DNS on \(host):\(port): \(error)")
             bound.fail(failure)
@@ -88,6 +65,41 @@ public final class DNSServer: Service, Sendable {
         }
         try? await udp.close()
         try? await tcp.close()
+    }
+}
+
+extension DNSServer {
+    /// Binds UDP, then TCP on the same port. With port 0 the port UDP got may be taken for TCP
+    /// by someone else: then both are given up and another port is tried, a few times.
+    func bind(group: MultiThreadedEventLoopGroup, zoneData: @escaping @Sendable () -> DNSZoneData?) async throws -> (any Channel, any Channel) {
+        var lastError: any Error = EdgeServerError(message: "no free port")
+        for _ in 0..<(port == 0 ? 8 : 1) {
+            let udp = try await DatagramBootstrap(group: group)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DNSDatagramHandler(zoneData: zoneData)) }
+                }
+                .bind(host: host, port: port).get()
+            do {
+                let tcp = try await ServerBootstrap(group: group)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            let operations = channel.pipeline.syncOperations
+                            try operations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
+                            try operations.addHandler(ByteToMessageHandler(LengthFieldBasedFrameDecoder(lengthFieldBitLength: .twoBytes)))
+                            try operations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .twoBytes))
+                            try operations.addHandler(DNSStreamHandler(zoneData: zoneData))
+                        }
+                    }
+                    .bind(host: host, port: udp.localAddress?.port ?? port).get()
+                return (udp, tcp)
+            } catch {
+                lastError = error
+                try? await udp.close()
+            }
+        }
+        throw lastError
     }
 }
 

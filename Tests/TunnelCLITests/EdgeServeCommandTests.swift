@@ -27,7 +27,8 @@ struct EdgeServeCommandTests {
             let visitors = try await process.waitForLine { $0.hasPrefix("listening for visitors on http://") || $0.hasPrefix("error:") }
             guard !visitors.hasPrefix("error:") else { throw PeerProcessError(message: visitors) }
             // The API line comes last: once it is printed every listener is up.
-            _ = try await process.waitForLine { $0.hasPrefix("control-plane API on ") || $0.hasPrefix("error:") }
+            let ready = try await process.waitForLine { $0.hasPrefix("control-plane API on ") || $0.hasPrefix("error:") }
+            guard !ready.hasPrefix("error:") else { throw PeerProcessError(message: ready) }
             let lines = process.outputLines
             func port(_ line: String?) -> Int {
                 guard let line, let address = line.split(separator: " ").first(where: { $0.contains("127.0.0.1:") }) else { return 0 }
