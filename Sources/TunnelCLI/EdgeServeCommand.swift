@@ -197,6 +197,13 @@ struct EdgeServeCommand: AsyncParsableCommand {
             Self.say("listening for visitors on http://\(Self.format(addresses.visitor))")
             if let tls = addresses.visitorTLS { print("listening for visitors on https://\(Self.format(tls))") }
             if let metricsAddress { Self.say("metrics on http://\(Self.format(metricsAddress))/metrics") }
+            for tunnel in setup.tunnels {
+                let name = tunnel.name.isEmpty ? "" : " (\(tunnel.name))"
+                Self.say("tunnel \(tunnel.id.lowercasedString)\(name): \(tunnel.hostnames.isEmpty ? "no hostnames" : tunnel.hostnames.joined(separator: ", "))")
+            }
+            if setup.tunnels.isEmpty && setup.apiAddress == nil {
+                Self.say("no tunnels declared: add them under tunnels: in edge.yml (see Docs/edge.md), or turn the API on to create them")
+            }
             Self.say("control-plane store: \(URL(fileURLWithPath: storePath).standardizedFileURL.path)")
             if let dnsServer {
                 do {
@@ -213,13 +220,6 @@ struct EdgeServeCommand: AsyncParsableCommand {
                 } catch {
                     Self.fail("cannot serve the control-plane API on \(setup.apiAddress.map { "\($0.host):\($0.port)" } ?? ""): \(Self.describeBindError(error)); pick another --api-address (or off)")
                 }
-            }
-            for tunnel in setup.tunnels {
-                let name = tunnel.name.isEmpty ? "" : " (\(tunnel.name))"
-                Self.say("tunnel \(tunnel.id.lowercasedString)\(name): \(tunnel.hostnames.isEmpty ? "no hostnames" : tunnel.hostnames.joined(separator: ", "))")
-            }
-            if setup.tunnels.isEmpty && setup.apiAddress == nil {
-                Self.say("no tunnels declared: add them under tunnels: in edge.yml (see Docs/edge.md), or turn the API on to create them")
             }
             do {
                 try await tasks.waitForAll()
