@@ -16,20 +16,16 @@ struct EdgeStoreOptions: ParsableArguments {
 
     /// Opens the store; failures end the command with one line.
     func open() async -> (ControlPlane, any ControlStore) {
-        var directory = stateDirectory.map { ($0 as NSString).expandingTildeInPath }
-        if directory == nil, let config {
+        var file = EdgeConfigFile()
+        if let config, stateDirectory == nil {
             do {
-                let file = try EdgeConfigFile(contentsOfFile: config)
-                if let configured = file.stateDirectory {
-                    let expanded = (configured as NSString).expandingTildeInPath
-                    let base = (config as NSString).deletingLastPathComponent
-                    directory = expanded.hasPrefix("/") || base.isEmpty ? expanded : base + "/" + expanded
-                }
+                file = try EdgeConfigFile(contentsOfFile: config)
             } catch {
                 ManagementContext.fail("\(error)")
             }
         }
-        let path = SQLControlStore.sqlitePath(stateDirectory: directory ?? EdgeConfigFile.defaultStateDirectory)
+        let directory = file.resolvedStateDirectory(configPath: config ?? "edge.yml", override: stateDirectory)
+        let path = SQLControlStore.sqlitePath(stateDirectory: directory)
         do {
             var logger = Logger(label: "tunnelctl.edge.store")
             logger.logLevel = .warning

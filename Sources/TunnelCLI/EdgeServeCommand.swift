@@ -218,7 +218,7 @@ struct EdgeServeCommand: AsyncParsableCommand {
                     let address = try await apiServer.listeningAddress()
                     Self.say("control-plane API on http://\(Self.format(address))\(ControlAPI.basePath) (cloudflared: --api-url http://\(Self.format(address))\(ControlAPI.basePath))")
                 } catch {
-                    Self.fail("cannot serve the control-plane API on \(setup.apiAddress.map { "\($0.host):\($0.port)" } ?? ""): \(Self.describeBindError(error)); pick another --api-address (or off)")
+                    Self.fail("cannot serve the control-plane API on \(setup.apiAddress.map { "\($0.host):\($0.port)" } ?? ""): \(EdgeServerError.bindFailureReason(error)) (--api-address, or off)")
                 }
             }
             do {
@@ -230,12 +230,6 @@ struct EdgeServeCommand: AsyncParsableCommand {
         // The edge finished its events: let the recorder write the last ones, then close the store.
         await recorder.value
         try? await store.close()
-    }
-
-    static func describeBindError(_ error: any Error) -> String {
-        let text = "\(error)"
-        if text.contains("Address already in use") || text.contains("errno: 98") { return "the address is already in use" }
-        return text
     }
 
     /// Writes a line to standard output at once (scripts and tests read the addresses).

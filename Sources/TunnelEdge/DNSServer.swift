@@ -52,7 +52,7 @@ public final class DNSServer: Service, Sendable {
         do {
             (udp, tcp) = try await bind(group: group, zoneData: zoneData)
         } catch {
-            let failure = EdgeServerError(message: "cannot serve DNS on \(host):\(port): \(error)")
+            let failure = EdgeServerError(message: "cannot serve DNS on \(host):\(port): \(EdgeServerError.bindFailureReason(error))")
             bound.fail(failure)
             throw failure
         }

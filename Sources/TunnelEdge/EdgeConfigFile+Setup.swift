@@ -38,26 +38,21 @@ public struct EdgeSetup: Sendable {
     public var dnsRoutesAsAddresses: Bool
 }
 
-/// IP address literals as bytes (4 for IPv4, 16 for IPv6).
-public enum IPLiteral {
-    /// The bytes of `text`, or `nil` when it is not an address literal.
-    public static func bytes(_ text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 {
-            return withUnsafeBytes(of: &v4) { Array($0) }
-        }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 {
-            return withUnsafeBytes(of: &v6) { Array($0) }
-        }
-        return nil
-    }
-}
 
 extension EdgeConfigFile {
     /// The default state directory, `~/.tunnelctl/edge`.
     public static var defaultStateDirectory: String {
         FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".tunnelctl/edge").path
+    }
+
+    /// The state directory in force: `override` (`--state-dir`), else `stateDirectory`
+    /// relative to the file's directory, else ``defaultStateDirectory``; `~` expanded.
+    public func resolvedStateDirectory(configPath: String = "edge.yml", override: String? = nil) -> String {
+        if let override { return (override as NSString).expandingTildeInPath }
+        guard let configured = stateDirectory else { return Self.defaultStateDirectory }
+        let expanded = (configured as NSString).expandingTildeInPath
+        let base = (configPath as NSString).deletingLastPathComponent
+        return expanded.hasPrefix("/") || base.isEmpty ? expanded : base + "/" + expanded
     }
 
     /// Turns the file into a runnable setup: parses addresses and durations, loads (or generates)
@@ -92,8 +87,7 @@ extension EdgeConfigFile {
             return parsed
         }
 
-        let stateDirectory = stateDirectoryOverride.map { ($0 as NSString).expandingTildeInPath }
-            ?? self.stateDirectory.map(resolvePath) ?? Self.defaultStateDirectory
+        let stateDirectory = resolvedStateDirectory(configPath: configPath, override: stateDirectoryOverride)
         var generated: EdgePKI?
         func generatedPKI() throws(EdgeConfigError) -> EdgePKI {
             if let generated { return generated }

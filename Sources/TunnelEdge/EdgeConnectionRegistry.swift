@@ -78,12 +78,9 @@ public final class EdgeConnectionRegistry: Sendable {
         connections.withLock { table in
             // A tunnel runs while one of its connections is registered and not draining: a
             // connector that unregistered (shutting down) frees its place at once.
-            if let limit = runningTunnelLimit, !(table[connection.tunnelID]?.contains { !$0.isDraining } ?? false) {
-                var running = 0
-                for list in table.values where list.first?.accountTag == connection.accountTag && list.contains(where: { !$0.isDraining }) {
-                    running += 1
-                }
-                if running >= limit { return .failure(.runningTunnelLimit(limit)) }
+            if let limit = runningTunnelLimit, !Self.isRunning(table[connection.tunnelID] ?? []),
+               Self.runningTunnels(in: table, accountTag: connection.accountTag) >= limit {
+                return .failure(.runningTunnelLimit(limit))
             }
             var list = table[connection.tunnelID] ?? []
             let replaced = list.firstIndex { $0.connectorID == connection.connectorID && $0.connIndex == connection.connIndex }.map { list.remove(at: $0) }
@@ -95,9 +92,15 @@ public final class EdgeConnectionRegistry: Sendable {
 
     /// Running tunnels of an account: with at least one registered connection that is not draining.
     public func runningTunnels(accountTag: String) -> Int {
-        connections.withLock { table in
-            table.values.filter { $0.first?.accountTag == accountTag && $0.contains { !$0.isDraining } }.count
-        }
+        connections.withLock { Self.runningTunnels(in: $0, accountTag: accountTag) }
+    }
+
+    private static func isRunning(_ connections: [LiveConnection]) -> Bool {
+        connections.contains { !$0.isDraining }
+    }
+
+    private static func runningTunnels(in table: [UUID: [LiveConnection]], accountTag: String) -> Int {
+        table.values.filter { $0.first?.accountTag == accountTag && isRunning($0) }.count
     }
 
     /// Removes a connection (closed or unregistered).

@@ -73,7 +73,7 @@ public final class TunnelEdgeServer: Service, Sendable {
                 host: configuration.connectorHost, port: configuration.connectorPort,
                 configuration: .init(certificateChain: configuration.certificateChain, privateKey: configuration.privateKey))
         } catch {
-            let message = "cannot listen for connectors on \(configuration.connectorHost):\(configuration.connectorPort): \(Self.describe(error))"
+            let message = "cannot listen for connectors on \(configuration.connectorHost):\(configuration.connectorPort): \(EdgeServerError.bindFailureReason(error))"
             failBinding(message)
             throw EdgeServerError(message: message)
         }
@@ -81,7 +81,7 @@ public final class TunnelEdgeServer: Service, Sendable {
             visitorListener = try await VisitorListener.bind(host: configuration.visitorHost, port: configuration.visitorPort, limits: configuration.visitorLimits)
         } catch {
             try? await connectorListener.channel.close()
-            let message = "cannot listen for visitors on \(configuration.visitorHost):\(configuration.visitorPort): \(Self.describe(error))"
+            let message = "cannot listen for visitors on \(configuration.visitorHost):\(configuration.visitorPort): \(EdgeServerError.bindFailureReason(error))"
             failBinding(message)
             throw EdgeServerError(message: message)
         }
@@ -91,7 +91,7 @@ public final class TunnelEdgeServer: Service, Sendable {
             } catch {
                 try? await connectorListener.channel.close()
                 try? await visitorListener.channel.close()
-                let message = "cannot listen for TLS visitors on \(tls.host):\(tls.port): \(Self.describe(error))"
+                let message = "cannot listen for TLS visitors on \(tls.host):\(tls.port): \(EdgeServerError.bindFailureReason(error))"
                 failBinding(message)
                 throw EdgeServerError(message: message)
             }
@@ -194,11 +194,6 @@ public final class TunnelEdgeServer: Service, Sendable {
         bound.fail(EdgeServerError(message: message))
     }
 
-    private static func describe(_ error: any Error) -> String {
-        let text = "\(error)"
-        if text.contains("Address already in use") || text.contains("errno: 98") { return "the address is already in use; stop the other process or pick another port" }
-        return text
-    }
 
     /// One connector connection: control stream registration, then serving until it closes.
     private func serveConnector(_ connection: ConnectorConnection) async {
@@ -269,6 +264,13 @@ public struct EdgeServerError: Error, Hashable, Sendable, CustomStringConvertibl
     public init(message: String) { self.message = message }
 
     public var description: String { message }
+
+    /// Why binding a listening port failed, in words that say what to do.
+    public static func bindFailureReason(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("Address already in use") || text.contains("errno: 98") { return "the address is already in use; stop the other process or pick another port" }
+        return text
+    }
 }
 
 extension ConnectorConnection {

@@ -56,7 +56,7 @@ public struct RFC2136Provider: DNSRecordProvider {
         }
         if let existing, existing.type == "CNAME", existing.content.lowercased() == target.lowercased() { return .unchanged }
         if let existing, !overwrite {
-            throw DNSRecordProviderError(.recordExists, "An A, AAAA or CNAME record already exists with that host: \(name) \(existing.type) \(existing.content) at \(configuration.host). Overwrite it (--overwrite-dns) or remove it there.")
+            throw DNSRecordProviderError.recordExists(name, type: existing.type, content: existing.content, at: configuration.host)
         }
         let add = DNSResourceRecord(name: name, type: .cname, ttl: ttl, data: .cname(target))
         let update: DNSMessage
@@ -162,8 +162,7 @@ public struct RFC2136Provider: DNSRecordProvider {
 
     static func text(_ data: DNSRecordData) -> String {
         switch data {
-        case .a(let bytes): bytes.map(String.init).joined(separator: ".")
-        case .aaaa(let bytes): stride(from: 0, to: bytes.count, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }.joined(separator: ":")
+        case .a(let bytes), .aaaa(let bytes): IPLiteral.text(bytes) ?? "\(bytes)"
         case .cname(let target): target
         default: "\(data)"
         }

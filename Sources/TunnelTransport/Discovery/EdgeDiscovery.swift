@@ -78,7 +78,7 @@ public struct EdgeDiscovery: Sendable {
                 for record in answer.answers {
                     switch record.data {
                     case .a(let bytes), .aaaa(let bytes):
-                        if let host = Self.format(bytes) { addresses.append(EdgeAddress(host: host, port: Int(target.port))) }
+                        if let host = IPLiteral.text(bytes) { addresses.append(EdgeAddress(host: host, port: Int(target.port))) }
                     default:
                         continue
                     }
@@ -174,16 +174,6 @@ public struct EdgeDiscovery: Sendable {
             return try? SocketAddress(ipAddress: String(fields[1].split(separator: "%").first ?? fields[1]), port: 53)
         }
         return servers.isEmpty ? [try! SocketAddress(ipAddress: "127.0.0.1", port: 53)] : servers
-    }
-
-    static func format(_ bytes: [UInt8]) -> String? {
-        var storage: SocketAddress?
-        if bytes.count == 4 {
-            storage = try? SocketAddress(packedIPAddress: ByteBuffer(bytes: bytes), port: 0)
-        } else if bytes.count == 16 {
-            storage = try? SocketAddress(packedIPAddress: ByteBuffer(bytes: bytes), port: 0)
-        }
-        return storage?.ipAddress
     }
 }
 
