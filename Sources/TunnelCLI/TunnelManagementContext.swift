@@ -37,11 +37,9 @@ struct ManagementContext {
     /// tunnelctl talks to a self-hosted control plane, so its default is the local edge's API.
     static let defaultAPIURL = "http://127.0.0.1:8787/client/v4"
 
-    let command: String
     let certPath: String
     let certificate: OriginCertificate
     let client: ControlAPIClient
-    let config: TunnelConfigFile?
 
     /// Reads cert.pem and builds the API client; failures end the command with one line that
     /// says what to do.
@@ -72,7 +70,7 @@ struct ManagementContext {
         let client = ControlAPIClient(
             baseURL: apiURL, token: certificate.certificate.apiToken, accountID: certificate.certificate.accountID,
             zoneID: certificate.certificate.zoneID, userAgent: "tunnelctl/\(TunnelctlVersion.string)", httpClient: apiHTTPClient)
-        return ManagementContext(command: command, certPath: certificate.path, certificate: certificate.certificate, client: client, config: loaded?.file)
+        return ManagementContext(certPath: certificate.path, certificate: certificate.certificate, client: client)
     }
 
     /// A tunnel given by UUID or name (cloudflared's `findID`): a UUID as is; else the ID in
@@ -134,8 +132,7 @@ struct ManagementContext {
 
     /// Prints a one-line error and exits 1.
     static func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        Foundation.exit(1)
+        EdgeServeCommand.fail(message)
     }
 }
 

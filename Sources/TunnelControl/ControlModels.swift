@@ -45,6 +45,11 @@ public struct Zone: Hashable, Sendable, Codable {
         self.hostedElsewhere = hostedElsewhere
         self.provider = provider
     }
+
+    /// Whether `name` (lowercase, no trailing dot) is the apex or below it.
+    public func holds(_ name: String) -> Bool {
+        name == self.name || name.hasSuffix("." + self.name)
+    }
 }
 
 /// An RFC 2136 server with its TSIG key (HMAC-SHA256), for a zone hosted elsewhere.

@@ -64,7 +64,7 @@ extension ControlPlane {
         let type = request.type.uppercased()
         guard ["A", "AAAA", "CNAME", "TXT"].contains(type) else { throw ControlPlaneError.invalidRequest("record type \(request.type) is not supported (A, AAAA, CNAME, TXT)") }
         let name = Self.normalizedName(request.name)
-        guard name == zone.name || name.hasSuffix("." + zone.name) else { throw ControlPlaneError.hostnameOutsideZones(name, zones: [zone.name]) }
+        guard zone.holds(name) else { throw ControlPlaneError.hostnameOutsideZones(name, zones: [zone.name]) }
         switch type {
         case "A", "AAAA":
             guard let bytes = IPLiteral.bytes(request.content), bytes.count == (type == "A" ? 4 : 16) else {
@@ -141,7 +141,7 @@ public struct ControlPlaneRecordProvider: DNSRecordProvider {
         let existing = try await controlPlane.store.dnsRecord(name: name)
         if let existing, existing.type == "CNAME", existing.content == target { return .unchanged }
         if let existing, !overwrite {
-            throw DNSRecordProviderError(.recordExists, "An A, AAAA or CNAME record already exists with that host: \(name) \(existing.type) \(existing.content)")
+            throw DNSRecordProviderError.recordExists(name, type: existing.type, content: existing.content)
         }
         _ = try await controlPlane.putRecord(
             accountID: accountID, zoneID: zoneID, id: existing?.id, request: V4.DNSRecordRequest(type: "CNAME", name: name, content: target), actor: "library")

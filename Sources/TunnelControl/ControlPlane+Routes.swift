@@ -65,10 +65,10 @@ extension ControlPlane {
     /// without a dot is relative to `zoneID`; a name outside the account's zones is refused.
     /// Another record at the name is replaced only with `overwrite`.
     public func routeDNS(accountID: String, zoneID: String, tunnelID: UUID, hostname userHostname: String, overwrite: Bool, actor: String) async throws -> HostnameRouteResult {
-        guard let pathZone = try await store.zone(id: zoneID), pathZone.accountID == accountID else { throw ControlPlaneError.wrongAccount() }
-        let tunnel = try await storedTunnelForRoute(accountID: accountID, id: tunnelID)
-        var host = userHostname.lowercased()
-        if host.hasSuffix(".") { host.removeLast() }
+        let pathZone = try await ownedZone(zoneID, accountID: accountID)
+        let tunnel = try await storedTunnel(accountID: accountID, id: tunnelID)
+        guard tunnel.deletedAt == nil else { throw ControlPlaneError.tunnelDeleted(tunnelID.lowercasedString) }
+        var host = Self.normalizedName(userHostname)
         guard host.utf8.count <= 253, host.wholeMatch(of: /[*_a-z0-9][-_.a-z0-9]*/) != nil, !host.contains(".."),
               !host.dropFirst().contains("*")
         else {
@@ -76,7 +76,7 @@ extension ControlPlane {
         }
         let zones = try await store.zones(accountID: accountID)
         let zone: Zone
-        if let owning = zones.filter({ host == $0.name || host.hasSuffix("." + $0.name) }).max(by: { $0.name.count < $1.name.count }) {
+        if let owning = zones.filter({ $0.holds(host) }).max(by: { $0.name.count < $1.name.count }) {
             zone = owning
         } else if !host.contains(".") {
             zone = pathZone
@@ -125,24 +125,21 @@ extension ControlPlane {
         switch providerChange {
         case .unchanged?: result = "unchanged"
         case .replaced?: result = "updated"
-        case .created?: result = existing == nil ? "new" : "updated"
-        case nil: result = existing == nil ? "new" : "updated"
+        case .created?, nil: result = existing == nil ? "new" : "updated"
         }
         return HostnameRouteResult(cname: result, name: host, messages: messages)
     }
 
     /// Writes the CNAME at a zone's RFC 2136 server; its refusals become control-plane errors.
     static func setAtProvider(_ provider: ZoneProvider, zone: String, name: String, target: String, overwrite: Bool) async throws -> DNSRecordChange {
-        guard let secret = TunnelSecret(base64: provider.secret)?.bytes else {
-            throw ControlPlaneError.providerFailed(zone, "its TSIG secret is not base64; set it again with `tunnelctl edge zone set`")
-        }
-        let rfc2136 = RFC2136Provider(configuration: .init(host: provider.host, port: provider.port, zone: zone, key: DNSTSIGKey(name: provider.keyName, secret: secret)))
         do {
-            return try await rfc2136.setCNAME(name: name, target: target, ttl: 300, overwrite: overwrite)
+            return try await provider.rfc2136(zone: zone).setCNAME(name: name, target: target, ttl: 300, overwrite: overwrite)
         } catch let error as DNSRecordProviderError where error.kind == .recordExists {
             throw ControlPlaneError.recordExistsAtProvider(error.message)
         } catch let error as DNSRecordProviderError {
             throw ControlPlaneError.providerFailed(zone, error.message)
+        } catch let error as ControlPlaneError {
+            throw error
         } catch {
             throw ControlPlaneError.providerFailed(zone, "\(error)")
         }
@@ -150,15 +147,18 @@ extension ControlPlane {
 
     /// Removes a record at a zone's RFC 2136 server (record collection).
     static func removeAtProvider(_ provider: ZoneProvider, zone: String, name: String) async throws {
-        guard let secret = TunnelSecret(base64: provider.secret)?.bytes else { return }
-        let rfc2136 = RFC2136Provider(configuration: .init(host: provider.host, port: provider.port, zone: zone, key: DNSTSIGKey(name: provider.keyName, secret: secret)))
-        try await rfc2136.removeCNAME(name: name)
+        guard let client = try? provider.rfc2136(zone: zone) else { return }
+        try await client.removeCNAME(name: name)
     }
+}
 
-    private func storedTunnelForRoute(accountID: String, id: UUID) async throws -> StoredTunnel {
-        guard let tunnel = try await store.tunnel(id: id), tunnel.accountID == accountID else { throw ControlPlaneError.tunnelNotFound(id.lowercasedString) }
-        guard tunnel.deletedAt == nil else { throw ControlPlaneError.tunnelDeleted(id.lowercasedString) }
-        return tunnel
+extension ZoneProvider {
+    /// The RFC 2136 client for `zone` at this server, with this key.
+    func rfc2136(zone: String) throws -> RFC2136Provider {
+        guard let secret = TunnelSecret(base64: self.secret)?.bytes else {
+            throw ControlPlaneError.providerFailed(zone, "its TSIG secret is not base64; set it again with `tunnelctl edge zone set`")
+        }
+        return RFC2136Provider(configuration: .init(host: host, port: port, zone: zone, key: DNSTSIGKey(name: keyName, secret: secret)))
     }
 }
 

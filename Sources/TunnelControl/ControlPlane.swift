@@ -259,7 +259,7 @@ public final class ControlPlane: Sendable {
         return Page(items: events.items.map(Self.render), page: events.page, perPage: events.perPage, totalCount: events.totalCount)
     }
 
-    private func storedTunnel(accountID: String, id: UUID) async throws -> StoredTunnel {
+    func storedTunnel(accountID: String, id: UUID) async throws -> StoredTunnel {
         guard let tunnel = try await store.tunnel(id: id), tunnel.accountID == accountID else {
             throw ControlPlaneError.tunnelNotFound(id.lowercasedString)
         }
@@ -298,7 +298,7 @@ public final class ControlPlane: Sendable {
 
     /// The edge's view of the store: static tunnels from edge.yml first, then the stored ones.
     public func edgeTunnelStore(staticTunnels: [EdgeTunnel] = []) -> ControlPlaneTunnelStore {
-        ControlPlaneTunnelStore(controlPlane: self, staticTunnels: InMemoryTunnelStore(staticTunnels), tunnelDomain: tunnelDomain)
+        ControlPlaneTunnelStore(controlPlane: self, staticTunnels: InMemoryTunnelStore(staticTunnels))
     }
 
     /// The stored tunnel as the edge needs it, cached: the edge asks on every registration and
@@ -403,13 +403,13 @@ public final class ControlPlane: Sendable {
 public final class ControlPlaneTunnelStore: EdgeTunnelStore {
     let controlPlane: ControlPlane
     let staticTunnels: InMemoryTunnelStore
-    /// The domain of `<tunnel-id>.<domain>` hostnames, lowercase.
-    public let tunnelDomain: String
 
-    init(controlPlane: ControlPlane, staticTunnels: InMemoryTunnelStore, tunnelDomain: String) {
+    /// The domain of `<tunnel-id>.<domain>` hostnames, lowercase: the control plane's.
+    public var tunnelDomain: String { controlPlane.tunnelDomain }
+
+    init(controlPlane: ControlPlane, staticTunnels: InMemoryTunnelStore) {
         self.controlPlane = controlPlane
         self.staticTunnels = staticTunnels
-        self.tunnelDomain = tunnelDomain.lowercased()
     }
 
     public func tunnel(id: UUID) async throws -> EdgeTunnel? {

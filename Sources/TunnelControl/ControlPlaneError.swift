@@ -1,3 +1,5 @@
+import TunnelOrigin
+
 /// A refusal or failure of the control plane, with the HTTP status and Cloudflare v4 error code
 /// it is answered with.
 ///
@@ -180,7 +182,7 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
 
     /// Another record owns the name and `overwrite_existing` was not set.
     public static func recordExists(_ host: String, type: String, content: String, file: String = #fileID, line: UInt = #line) -> Self {
-        Self(.recordExists, "An A, AAAA or CNAME record already exists with that host: \(host) \(type) \(content). Use --overwrite-dns (-f) to replace it.", file: file, line: line)
+        recordExistsAtProvider(DNSRecordProviderError.recordExists(host, type: type, content: content).message, file: file, line: line)
     }
 
     /// Another record owns the name at the zone's DNS provider.

@@ -75,7 +75,7 @@ public struct CloudflareDNSProvider: DNSRecordProvider {
             return .unchanged
         }
         if let first = owners.first, !overwrite {
-            throw DNSRecordProviderError(.recordExists, "An A, AAAA or CNAME record already exists with that host: \(name) \(first.type) \(first.content). Overwrite it (--overwrite-dns) or remove it there.")
+            throw DNSRecordProviderError.recordExists(name, type: first.type, content: first.content, at: configuration.baseURL)
         }
         let body = try JSONEncoder().encode(Body(type: "CNAME", name: name, content: target, ttl: Int(ttl), proxied: false))
         guard let first = owners.first else {

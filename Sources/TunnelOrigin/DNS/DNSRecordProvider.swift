@@ -45,4 +45,10 @@ public struct DNSRecordProviderError: Error, Hashable, Sendable, CustomStringCon
     }
 
     public var description: String { message }
+
+    /// Another A, AAAA or CNAME record owns `name`; `location` names where (a server), if not here.
+    /// Starts with Cloudflare's sentence, which scripts match.
+    public static func recordExists(_ name: String, type: String, content: String, at location: String? = nil) -> Self {
+        Self(.recordExists, "An A, AAAA or CNAME record already exists with that host: \(name) \(type) \(content)\(location.map { " at \($0)" } ?? ""). Use --overwrite-dns (-f) to replace it.")
+    }
 }
