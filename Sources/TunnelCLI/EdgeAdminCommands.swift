@@ -153,8 +153,8 @@ struct EdgeAccountListCommand: AsyncParsableCommand {
 struct EdgeTokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "Create, list and revoke API tokens (on the edge host).",
-        subcommands: [EdgeTokenCreateCommand.self, EdgeTokenListCommand.self, EdgeTokenRevokeCommand.self])
+        abstract: "Create, list, roll and revoke API tokens (on the edge host).",
+        subcommands: [EdgeTokenCreateCommand.self, EdgeTokenListCommand.self, EdgeTokenRollCommand.self, EdgeTokenRevokeCommand.self])
 }
 
 /// `tunnelctl edge token create --account A [--name N] [--cert-out F]`.
@@ -208,9 +208,12 @@ struct EdgeTokenListCommand: AsyncParsableCommand {
         try await withControlPlane(store) { controlPlane in
             guard let found = try await controlPlane.store.account(idOrName: account) else { throw ControlPlaneError.accountNotFound(account) }
             var table = TabWriter()
-            table.row(["TOKEN ID", "NAME", "CREATED", "REVOKED"])
+            table.row(["TOKEN ID", "NAME", "KIND", "CREATED", "REVOKED", "REASON"])
             for token in try await controlPlane.store.tokens(accountID: found.id) {
-                table.row([token.id, token.name, V4.timestamp(token.createdAt), token.revokedAt.map(V4.timestamp) ?? "-"])
+                table.row([
+                    token.id, token.name, token.userID == nil ? "service" : "user", V4.timestamp(token.createdAt),
+                    token.revokedAt.map(V4.timestamp) ?? "-", token.revocationReason ?? "-",
+                ])
             }
             print(table.render(), terminator: "")
         }

@@ -15,7 +15,10 @@ struct EdgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edge",
         abstract: "Run a self-hosted tunnel edge and administer its control plane.",
-        subcommands: [EdgeServeCommand.self, EdgeAccountCommand.self, EdgeTokenCommand.self, EdgeZoneCommand.self, EdgeAuditCommand.self]
+        subcommands: [
+            EdgeServeCommand.self, EdgeAccountCommand.self, EdgeUserCommand.self, EdgeTokenCommand.self, EdgeOriginCertCommand.self,
+            EdgeZoneCommand.self, EdgeAuditCommand.self,
+        ]
     )
 }
 
@@ -118,6 +121,16 @@ struct EdgeServeCommand: AsyncParsableCommand {
             Self.fail("\(error)")
         }
         let controlPlane = ControlPlane(store: store, tunnelDomain: setup.tunnelDomain, logger: logger)
+        if setup.apiAddress != nil {
+            do {
+                let ca = try setup.loginOriginCA.map { try OriginCA(certificatePath: $0.certificate, keyPath: $0.key) }
+                    ?? OriginCA.loadOrCreate(in: setup.stateDirectory)
+                controlPlane.configureLogin(ca: ca, settings: LoginSettings(
+                    certificateValidityDays: setup.loginCertificateValidityDays, pollHold: setup.loginPollHold, lifetime: setup.loginLifetime))
+            } catch {
+                Self.fail("\(error)")
+            }
+        }
         let registry = PrometheusCollectorRegistry()
         let edge = TunnelEdgeServer(
             configuration: setup.configuration,
@@ -216,6 +229,7 @@ struct EdgeServeCommand: AsyncParsableCommand {
             if let apiServer {
                 do {
                     let address = try await apiServer.listeningAddress()
+                    Self.say("login page on http://\(Self.format(address))\(LoginWeb.pagePath) (tunnelctl login --api-url http://\(Self.format(address))\(ControlAPI.basePath))")
                     Self.say("control-plane API on http://\(Self.format(address))\(ControlAPI.basePath) (cloudflared: --api-url http://\(Self.format(address))\(ControlAPI.basePath))")
                 } catch {
                     Self.fail("cannot serve the control-plane API on \(setup.apiAddress.map { "\($0.host):\($0.port)" } ?? ""): \(EdgeServerError.bindFailureReason(error)) (--api-address, or off)")

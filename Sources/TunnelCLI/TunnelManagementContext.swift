@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Synchronization
 import TunnelControl
 import TunnelCore
 import Yams
@@ -31,6 +32,9 @@ let apiHTTPClient: HTTPClient = {
     configuration.timeout.connect = .seconds(5)
     return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 }()
+
+/// The cert.pem the running command loaded, for its error messages.
+let loadedCertPath = Mutex<String?>(nil)
 
 /// What a management command works with: cert.pem (account, zone, API token) and an API client.
 struct ManagementContext {
@@ -70,6 +74,7 @@ struct ManagementContext {
         let client = ControlAPIClient(
             baseURL: apiURL, token: certificate.certificate.apiToken, accountID: certificate.certificate.accountID,
             zoneID: certificate.certificate.zoneID, userAgent: "tunnelctl/\(TunnelctlVersion.string)", httpClient: apiHTTPClient)
+        loadedCertPath.withLock { $0 = certificate.path }
         return ManagementContext(certPath: certificate.path, certificate: certificate.certificate, client: client)
     }
 
@@ -117,6 +122,10 @@ struct ManagementContext {
         do {
             try await body()
         } catch let error as ControlAPIClientError {
+            if error.status == 401 && error.codes.contains(10001) {
+                let path = loadedCertPath.withLock { $0 } ?? "cert.pem"
+                fail("the API token in \(path) was rolled or revoked; move that file away and run `tunnelctl login` to get a new cert.pem")
+            }
             if error.status == 401 {
                 fail(error.description + " (the API token in cert.pem is unknown or revoked: get a new cert.pem from the edge administrator)")
             }

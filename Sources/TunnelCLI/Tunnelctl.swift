@@ -13,6 +13,7 @@ struct Tunnelctl: AsyncParsableCommand {
         version: TunnelctlVersion.string,
         subcommands: [
             VersionCommand.self,
+            LoginCommand.self,
             CredentialsCommand.self,
             TunnelCommand.self,
             EdgeCommand.self,
@@ -27,7 +28,7 @@ struct TunnelCommand: AsyncParsableCommand {
         commandName: "tunnel",
         abstract: "Create, route, inspect and run tunnels.",
         subcommands: [
-            TunnelCreateCommand.self, TunnelListCommand.self, TunnelInfoCommand.self, TunnelDeleteCommand.self,
+            LoginCommand.self, TunnelCreateCommand.self, TunnelListCommand.self, TunnelInfoCommand.self, TunnelDeleteCommand.self,
             TunnelCleanupCommand.self, TunnelTokenCommand.self, TunnelRouteCommand.self, TunnelRunCommand.self, TunnelIngressCommand.self,
         ]
     )

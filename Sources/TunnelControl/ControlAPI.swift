@@ -35,7 +35,14 @@ public enum ControlAPI {
         router.put(RouterPath("\(records)/:record")) { request, context in try await api.putRecord(request, context, id: context.parameters.get("record")) }
         router.delete(RouterPath("\(records)/:record")) { request, context in try await api.deleteRecord(request, context) }
         router.get(RouterPath("\(basePath)/user/tokens/verify")) { request, context in try await api.verifyToken(request, context) }
-        return ErrorEnvelopeResponder(inner: router.buildResponder(), logger: controlPlane.logger)
+        router.get(RouterPath("\(basePath)/zones")) { request, context in try await api.listZones(request, context) }
+        router.post(RouterPath("\(basePath)/zones/:zone/cert_pem")) { request, context in try await api.issueCertPEM(request, context) }
+        router.get(RouterPath("\(basePath)/certificates")) { request, context in try await api.listCertificates(request, context) }
+        router.get(RouterPath("\(basePath)/certificates/:certificate")) { request, context in try await api.getCertificate(request, context) }
+        router.delete(RouterPath("\(basePath)/certificates/:certificate")) { request, context in try await api.revokeCertificate(request, context) }
+        return LoginDispatchResponder(
+            api: ErrorEnvelopeResponder(inner: router.buildResponder(), logger: controlPlane.logger),
+            login: LoginWeb.routes(controlPlane: controlPlane))
     }
 
     /// The routes' paths, `*` standing for one parameter segment.
@@ -43,6 +50,7 @@ public enum ControlAPI {
         "client/v4/accounts/*/cfd_tunnel", "client/v4/accounts/*/cfd_tunnel/*", "client/v4/accounts/*/cfd_tunnel/*/token",
         "client/v4/accounts/*/cfd_tunnel/*/connections", "client/v4/accounts/*/audit_logs", "client/v4/user/tokens/verify",
         "client/v4/zones/*/tunnels/*/routes", "client/v4/zones/*/dns_records", "client/v4/zones/*/dns_records/*",
+        "client/v4/zones", "client/v4/zones/*/cert_pem", "client/v4/certificates", "client/v4/certificates/*",
     ].map { $0.split(separator: "/") }
 
     /// Whether `path` is one of the routes (whatever the method).

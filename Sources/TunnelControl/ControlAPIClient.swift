@@ -107,6 +107,17 @@ public struct ControlAPIClient: Sendable {
         return result
     }
 
+    /// `GET /zones[?name=]`: the zones of the token's account.
+    public func zones(name: String? = nil) async throws -> [V4.ZoneObject] {
+        let (zones, _) = try await callPaged(.GET, "\(baseURL)/zones", query: name.map { [("name", $0)] } ?? [], as: [V4.ZoneObject].self, operation: "list zones", page: nil)
+        return zones ?? []
+    }
+
+    /// `POST /zones/{zone}/cert_pem`: a cert.pem for the zone (non-interactive login).
+    public func issueCertPEM(zoneID: String) async throws -> V4.CertPEMObject {
+        try await call(.POST, "\(baseURL)/zones/\(zoneID)/cert_pem", body: Data("{}".utf8), as: V4.CertPEMObject.self, operation: "issue cert.pem")
+    }
+
     // MARK: Transport
 
     func call<Result: Codable & Sendable>(_ method: HTTPMethod, _ url: String, body: Data? = nil, as type: Result.Type, operation: String) async throws -> Result {

@@ -85,14 +85,20 @@ public struct APITokenRecord: Hashable, Sendable, Codable {
     public var createdAt: Date
     /// When it was revoked; revoked tokens are refused.
     public var revokedAt: Date?
+    /// The user it acts for, for tokens issued by a login; `nil` for service tokens.
+    public var userID: String?
+    /// Why it was revoked: `revoked`, `rolled`, `user removed`, `origin certificate revoked`.
+    public var revocationReason: String?
 
     /// Creates a token record.
-    public init(id: String, accountID: String, name: String, createdAt: Date, revokedAt: Date? = nil) {
+    public init(id: String, accountID: String, name: String, createdAt: Date, revokedAt: Date? = nil, userID: String? = nil, revocationReason: String? = nil) {
         self.id = id
         self.accountID = accountID
         self.name = name
         self.createdAt = createdAt
         self.revokedAt = revokedAt
+        self.userID = userID
+        self.revocationReason = revocationReason
     }
 }
 
@@ -193,6 +199,19 @@ public enum AuditAction: String, Hashable, Sendable, Codable, CaseIterable {
     case tokenCreated = "token.created"
     /// An API token was revoked.
     case tokenRevoked = "token.revoked"
+    /// An API token was rolled: the tokens of a user or service were revoked, and a new one
+    /// issued for a service.
+    case tokenRolled = "token.rolled"
+    /// A user signed in on the login page and approved a login (a cert.pem was issued).
+    case login = "user.login"
+    /// A user was added to the account.
+    case userAdded = "user.added"
+    /// A user was removed (their tokens rolled).
+    case userRemoved = "user.removed"
+    /// An origin certificate was issued (with the cert.pem of a login).
+    case originCertificateIssued = "origin_certificate.issued"
+    /// An origin certificate was revoked (with its token).
+    case originCertificateRevoked = "origin_certificate.revoked"
     /// An account was created.
     case accountCreated = "account.created"
     /// A CNAME route to a tunnel was added (or replaced another record).

@@ -83,6 +83,8 @@ public final class ControlPlane: Sendable {
     public let tunnelDomain: String
     /// What the edge's DNS server answers, rebuilt by ``refreshDNS()``.
     let dns = Mutex<(settings: DNSSettings?, snapshot: DNSZoneData?)>((nil, nil))
+    /// The origin CA, login settings, polls waiting for an approval and browser sessions.
+    let loginState = Mutex(LoginState())
 
     /// Largest page size of lists. 1000.
     public static let maxPageSize = 1000
@@ -131,20 +133,24 @@ public final class ControlPlane: Sendable {
         guard Self.isValidLabel(name) else {
             throw ControlPlaneError.invalidRequest("token name \(String(reflecting: name)) must be 1-64 letters, digits, '-', '_' or '.'")
         }
-        var random = [UInt8](repeating: 0, count: 30)
-        var generator = SystemRandomNumberGenerator()
-        for index in random.indices { random[index] = generator.next() }
-        let value = Base64.encode(random).replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-        let record = APITokenRecord(id: Self.randomTag(), accountID: account.id, name: name, createdAt: Date())
+        return try await mintToken(accountID: account.id, name: name, userID: nil, actor: actor)
+    }
+
+    /// Issues a token for a user (`userID`) or a service (`name`), recording its digest only.
+    func mintToken(accountID: String, name: String, userID: String?, actor: String) async throws -> IssuedToken {
+        let value = Self.randomSecret(bytes: 30)
+        let record = APITokenRecord(id: Self.randomTag(), accountID: accountID, name: name, createdAt: Date(), userID: userID)
         try await store.insertToken(record, digest: Self.digest(value))
-        try await store.appendAudit(AuditEvent(accountID: account.id, at: record.createdAt, action: .tokenCreated, actor: actor, metadata: ["token_id": record.id, "name": name]))
-        logger.info("API token created", metadata: ["account": "\(account.id)", "token": "\(record.id)", "name": "\(name)"])
+        var metadata = ["token_id": record.id, "name": name]
+        if let userID { metadata["user_id"] = userID }
+        try await store.appendAudit(AuditEvent(accountID: accountID, at: record.createdAt, action: .tokenCreated, actor: actor, metadata: metadata))
+        logger.info("API token created", metadata: ["account": "\(accountID)", "token": "\(record.id)", "name": "\(name)"])
         return IssuedToken(record: record, value: RedactedString(value))
     }
 
     /// Revokes an API token: requests with it are refused from now on.
     public func revokeToken(id: String, actor: String = "admin") async throws -> APITokenRecord {
-        guard let record = try await store.revokeToken(id: id, at: Date()) else { throw ControlPlaneError.tokenNotFound(id) }
+        guard let record = try await store.revokeToken(id: id, at: Date(), reason: "revoked") else { throw ControlPlaneError.tokenNotFound(id) }
         try await store.appendAudit(AuditEvent(accountID: record.accountID, at: record.revokedAt ?? Date(), action: .tokenRevoked, actor: actor, metadata: ["token_id": record.id, "name": record.name]))
         logger.info("API token revoked", metadata: ["account": "\(record.accountID)", "token": "\(record.id)"])
         return record
@@ -159,6 +165,9 @@ public final class ControlPlane: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw ControlPlaneError.unauthenticated() }
         let value = parts[1].trimmingCharacters(in: .whitespaces)
         guard !value.isEmpty, let token = try await store.token(digest: Self.digest(value)) else { throw ControlPlaneError.unauthenticated() }
+        // A known but revoked token gets its own answer, so that the holder of an old cert.pem
+        // learns to log in again rather than to suspect a typo.
+        guard token.revokedAt == nil else { throw ControlPlaneError.tokenRolled() }
         return token
     }
 
@@ -363,6 +372,14 @@ public final class ControlPlane: Sendable {
     // MARK: Helpers
 
     /// 32 lowercase hex digits: account, zone and token IDs (Cloudflare's tag format).
+    /// `bytes` random bytes as URL-safe base64 without padding (tokens, passwords, cookies).
+    static func randomSecret(bytes count: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Base64.encode(random).replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
     static func randomTag() -> String {
         var generator = SystemRandomNumberGenerator()
         return hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })

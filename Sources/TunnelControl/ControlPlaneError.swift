@@ -28,6 +28,16 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
         case recordNotFound
         case rateLimited
         case storage
+        case tokenRolled
+        case userExists
+        case userNotFound
+        case signInFailed
+        case loginKeyInvalid
+        case loginUsed
+        case loginExpired
+        case loginWaiting
+        case originCertificateNotFound
+        case zoneNotFound
     }
 
     let code: Code
@@ -62,8 +72,12 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
     /// The HTTP status the API answers with.
     public var httpStatus: Int {
         switch code {
-        case .unauthenticated: 401
+        case .unauthenticated, .tokenRolled, .signInFailed: 401
         case .wrongAccount: 403
+        case .loginKeyInvalid: 400
+        case .userNotFound, .loginWaiting, .originCertificateNotFound, .zoneNotFound: 404
+        case .userExists: 409
+        case .loginUsed, .loginExpired: 410
         case .invalidRequest, .tunnelHasConnections, .tunnelDeleted, .hostnameOutsideZones, .recordExists: 400
         case .tunnelNotFound, .invalidObjectIdentifier, .noRoute, .accountNotFound, .tokenNotFound: 404
         case .methodNotAllowed: 405
@@ -80,6 +94,14 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
     public var apiCode: Int {
         switch code {
         case .unauthenticated, .wrongAccount: 10000
+        case .tokenRolled: 10001
+        case .signInFailed: 10002
+        case .loginKeyInvalid: 1001
+        case .userExists: 1031
+        case .userNotFound, .originCertificateNotFound, .zoneNotFound: 1030
+        case .loginWaiting: 1040
+        case .loginUsed: 1041
+        case .loginExpired: 1042
         case .invalidRequest: 1001
         case .tunnelNotFound: 1002
         case .bodyTooLarge: 1004
@@ -203,6 +225,57 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
     /// Too many requests with one token.
     public static func rateLimited(retryAfter: Int, file: String = #fileID, line: UInt = #line) -> Self {
         Self(.rateLimited, "Please wait and consider throttling your request speed (retry after \(retryAfter) s)", retryAfter: retryAfter, file: file, line: line)
+    }
+
+    /// The API token was rolled or revoked (the user was removed or their token rolled, the
+    /// service token rolled, the origin certificate revoked): a new login gets a new one.
+    public static func tokenRolled(file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.tokenRolled, "The API token was rolled or revoked; run `tunnelctl login` to get a new cert.pem", file: file, line: line)
+    }
+
+    /// A present user has this name.
+    public static func userExists(_ name: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.userExists, "A user named \(name) exists already; list them with `tunnelctl edge user list`", file: file, line: line)
+    }
+
+    /// No present user with this name.
+    public static func userNotFound(_ name: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.userNotFound, "No user \(name); list them with `tunnelctl edge user list`", file: file, line: line)
+    }
+
+    /// Wrong user name or password (the two are not told apart).
+    public static func signInFailed(file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.signInFailed, "Wrong user name or password", file: file, line: line)
+    }
+
+    /// The login key is not what `tunnelctl login` makes (URL-safe base64 of 32 bytes).
+    public static func loginKeyInvalid(file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.loginKeyInvalid, "This is not a login link: the callback must end in the 44-character key that `tunnelctl login` prints; run `tunnelctl login` again", file: file, line: line)
+    }
+
+    /// The cert.pem of this login key was handed out already.
+    public static func loginUsed(file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.loginUsed, "This login was used already: its cert.pem was downloaded once and is not kept; run `tunnelctl login` again for another", file: file, line: line)
+    }
+
+    /// The login key is older than the login lifetime.
+    public static func loginExpired(file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.loginExpired, "This login expired before it was approved; run `tunnelctl login` again", file: file, line: line)
+    }
+
+    /// No cert.pem for this login key yet (the poll's "not yet").
+    public static func loginWaiting(file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.loginWaiting, "No approved login for this key yet: sign in on the login page and approve, then poll again", file: file, line: line)
+    }
+
+    /// No origin certificate with this ID in the account.
+    public static func originCertificateNotFound(_ id: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.originCertificateNotFound, "No origin certificate \(id) in this account; list them with `tunnelctl edge origin-cert list`", file: file, line: line)
+    }
+
+    /// No zone with this ID or name in the account.
+    public static func zoneNotFound(_ zone: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.zoneNotFound, "No zone \(zone) in this account; the account's zones are listed by `tunnelctl edge zone list`", file: file, line: line)
     }
 
     /// The store failed (disk full, file unreadable, corrupt database).

@@ -41,12 +41,47 @@ public protocol ControlStore: Sendable {
 
     /// Adds an API token record with the SHA-256 digest (hex) of the token.
     func insertToken(_ token: APITokenRecord, digest: String) async throws
-    /// The unrevoked token whose digest this is.
+    /// The token whose digest this is, revoked or not (a revoked one is refused with its own
+    /// message).
     func token(digest: String) async throws -> APITokenRecord?
     /// The tokens of an account, revoked ones too.
     func tokens(accountID: String) async throws -> [APITokenRecord]
-    /// Marks a token revoked; returns it, or `nil` when there is no such token.
-    func revokeToken(id: String, at date: Date) async throws -> APITokenRecord?
+    /// Marks a token revoked for `reason`; returns it, or `nil` when there is no such token.
+    func revokeToken(id: String, at date: Date, reason: String) async throws -> APITokenRecord?
+    /// Revokes every unrevoked token of an account named `name` (a service) or of a user;
+    /// returns them.
+    func revokeTokens(accountID: String, name: String?, userID: String?, at date: Date, reason: String) async throws -> [APITokenRecord]
+
+    /// Adds a user with the bcrypt hash of their password; throws
+    /// ``ControlPlaneError/userExists(_:)`` when a present user has the name.
+    func insertUser(_ user: User, passwordHash: String) async throws
+    /// The present (not removed) user with this name, with the password hash.
+    func user(name: String) async throws -> (user: User, passwordHash: String)?
+    /// The users of an account, removed ones too, oldest first.
+    func users(accountID: String) async throws -> [User]
+    /// Marks a user removed and revokes their tokens; returns the user, or `nil`.
+    func removeUser(id: String, at date: Date) async throws -> User?
+
+    /// Adds an origin certificate record.
+    func insertOriginCertificate(_ record: OriginCertificateRecord) async throws
+    /// The origin certificate with this ID (serial, hex).
+    func originCertificate(id: String) async throws -> OriginCertificateRecord?
+    /// An account's origin certificates, of one zone when given, oldest first.
+    func originCertificates(accountID: String, zoneID: String?) async throws -> [OriginCertificateRecord]
+    /// Revokes an origin certificate and its token together; returns it, or `nil`.
+    func revokeOriginCertificate(id: String, at date: Date) async throws -> OriginCertificateRecord?
+
+    /// Adds a pending login unless one with the digest exists; returns the one on record.
+    func beginLogin(_ request: LoginRequest) async throws -> LoginRequest
+    /// The login with this key digest.
+    func loginRequest(keyDigest: String) async throws -> LoginRequest?
+    /// Moves a pending, unexpired login to approved with its cert.pem; returns whether it did.
+    func approveLogin(keyDigest: String, pem: String, now: Date) async throws -> Bool
+    /// Takes the cert.pem of an approved, unexpired login and marks it consumed (forgetting the
+    /// PEM); `nil` when it is not approved.
+    func consumeLogin(keyDigest: String, now: Date) async throws -> String?
+    /// Deletes logins that expired before `date`; returns how many.
+    func purgeLogins(before date: Date) async throws -> Int
 
     /// Adds a tunnel; throws ``ControlPlaneError/nameTaken(_:)`` when a live tunnel of the
     /// account has its name.

@@ -81,6 +81,32 @@ extension SQLControlStore {
                 "ALTER TABLE zones ADD COLUMN provider TEXT",
             ]
         },
+        Migration(version: 5, summary: "users, login requests, origin certificates; token owners and revocation reasons") { _ in
+            [
+                """
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), name TEXT NOT NULL,
+                    password_hash TEXT NOT NULL, created_at BIGINT NOT NULL, removed_at BIGINT)
+                """,
+                // Sign-in names are unique among present users; a removed user's name may return.
+                "CREATE UNIQUE INDEX users_live_name ON users (name) WHERE removed_at IS NULL",
+                "ALTER TABLE api_tokens ADD COLUMN user_id TEXT",
+                "ALTER TABLE api_tokens ADD COLUMN revocation_reason TEXT",
+                "CREATE INDEX api_tokens_owner ON api_tokens (account_id, name)",
+                """
+                CREATE TABLE origin_certificates (
+                    id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), zone_id TEXT NOT NULL REFERENCES zones(id),
+                    token_id TEXT NOT NULL, issued_to TEXT NOT NULL, hostnames TEXT NOT NULL, certificate TEXT NOT NULL,
+                    created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, revoked_at BIGINT)
+                """,
+                "CREATE INDEX origin_certificates_account ON origin_certificates (account_id, created_at)",
+                """
+                CREATE TABLE login_requests (
+                    key_digest TEXT PRIMARY KEY, state TEXT NOT NULL, created_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL, pem TEXT)
+                """,
+            ]
+        },
     ]
 
     /// The newest schema version this build knows.

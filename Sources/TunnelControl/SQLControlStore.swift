@@ -239,34 +239,43 @@ public final class SQLControlStore: ControlStore {
     public func insertToken(_ token: APITokenRecord, digest: String) async throws {
         try await serialized {
             try await database.raw("""
-                INSERT INTO api_tokens (id, account_id, name, digest, created_at, revoked_at)
-                VALUES (\(bind: token.id), \(bind: token.accountID), \(bind: token.name), \(bind: digest), \(bind: Self.micros(token.createdAt)), \(bind: token.revokedAt.map(Self.micros)))
+                INSERT INTO api_tokens (id, account_id, name, digest, created_at, revoked_at, user_id, revocation_reason)
+                VALUES (\(bind: token.id), \(bind: token.accountID), \(bind: token.name), \(bind: digest), \(bind: Self.micros(token.createdAt)),
+                        \(bind: token.revokedAt.map(Self.micros)), \(bind: token.userID), \(bind: token.revocationReason))
                 """).run()
         }
     }
 
     public func token(digest: String) async throws -> APITokenRecord? {
         try await serialized {
-            try await database.raw("SELECT id, account_id, name, created_at, revoked_at FROM api_tokens WHERE digest = \(bind: digest) AND revoked_at IS NULL").first().map(Self.token)
+            try await database.raw("SELECT \(Self.tokenColumns) FROM api_tokens WHERE digest = \(bind: digest)").first().map(Self.token)
         }
     }
 
     public func tokens(accountID: String) async throws -> [APITokenRecord] {
         try await serialized {
-            try await database.raw("SELECT id, account_id, name, created_at, revoked_at FROM api_tokens WHERE account_id = \(bind: accountID) ORDER BY created_at").all().map(Self.token)
+            try await database.raw("SELECT \(Self.tokenColumns) FROM api_tokens WHERE account_id = \(bind: accountID) ORDER BY created_at").all().map(Self.token)
         }
     }
 
-    public func revokeToken(id: String, at date: Date) async throws -> APITokenRecord? {
+    static let tokenColumns: SQLQueryString = "id, account_id, name, created_at, revoked_at, user_id, revocation_reason"
+
+    public func revokeToken(id: String, at date: Date, reason: String) async throws -> APITokenRecord? {
         try await transaction {
-            guard let row = try await database.raw("SELECT id, account_id, name, created_at, revoked_at FROM api_tokens WHERE id = \(bind: id)").first() else { return nil }
-            var token = try Self.token(row)
-            if token.revokedAt == nil {
-                try await database.raw("UPDATE api_tokens SET revoked_at = \(bind: Self.micros(date)) WHERE id = \(bind: id)").run()
-                token.revokedAt = date
-            }
-            return token
+            try await revokeTokenInTransaction(id: id, at: date, reason: reason)
         }
+    }
+
+    /// Revokes a token inside a running transaction.
+    func revokeTokenInTransaction(id: String, at date: Date, reason: String) async throws -> APITokenRecord? {
+        guard let row = try await database.raw("SELECT \(Self.tokenColumns) FROM api_tokens WHERE id = \(bind: id)").first() else { return nil }
+        var token = try Self.token(row)
+        if token.revokedAt == nil {
+            try await database.raw("UPDATE api_tokens SET revoked_at = \(bind: Self.micros(date)), revocation_reason = \(bind: reason) WHERE id = \(bind: id)").run()
+            token.revokedAt = date
+            token.revocationReason = reason
+        }
+        return token
     }
 
     // MARK: Tunnels
@@ -440,7 +449,8 @@ public final class SQLControlStore: ControlStore {
     static func token(_ row: any SQLRow) throws -> APITokenRecord {
         APITokenRecord(
             id: try row.decode(column: "id", as: String.self), accountID: try row.decode(column: "account_id", as: String.self),
-            name: try row.decode(column: "name", as: String.self), createdAt: try date(row, "created_at"), revokedAt: try optionalDate(row, "revoked_at"))
+            name: try row.decode(column: "name", as: String.self), createdAt: try date(row, "created_at"), revokedAt: try optionalDate(row, "revoked_at"),
+            userID: try row.decode(column: "user_id", as: String?.self), revocationReason: try row.decode(column: "revocation_reason", as: String?.self))
     }
 
     static func tunnel(_ row: any SQLRow) throws -> StoredTunnel {

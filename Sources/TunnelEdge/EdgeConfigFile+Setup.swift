@@ -36,6 +36,14 @@ public struct EdgeSetup: Sendable {
     public var apiRateLimit: (requests: Int, window: Duration)?
     /// Routes answer as the edge's A/AAAA instead of a CNAME.
     public var dnsRoutesAsAddresses: Bool
+    /// The origin CA's certificate and key files from edge.yml; `nil`: the state directory's.
+    public var loginOriginCA: (certificate: String, key: String)?
+    /// How long issued origin certificates are valid, in days.
+    public var loginCertificateValidityDays: Int = 3653
+    /// How long a login poll is held.
+    public var loginPollHold: Duration = .seconds(50)
+    /// How long a login may take.
+    public var loginLifetime: Duration = .seconds(600)
 }
 
 
@@ -222,6 +230,19 @@ extension EdgeConfigFile {
             }
             tunnels.append(tunnel)
         }
+        var loginOriginCA: (String, String)?
+        if let originCA = login?.originCA {
+            guard let certificate = originCA.certificate, let key = originCA.key else {
+                throw fail("login.originCA", "needs both certificate and key (PEM files), or leave it out to use the generated CA")
+            }
+            loginOriginCA = (resolvePath(certificate), resolvePath(key))
+        }
+        let validityDays = login?.certificateValidityDays ?? 3653
+        guard validityDays >= 1, validityDays <= 5475 else { throw fail("login.certificateValidityDays", "must be 1 to 5475 days (15 years)") }
+        let pollHold = try duration("login.pollHold", login?.pollHold, default: .seconds(50))
+        guard pollHold >= .seconds(1), pollHold <= .seconds(55) else { throw fail("login.pollHold", "must be 1s to 55s (clients give up on one poll after 60 s)") }
+        let loginLifetime = try duration("login.lifetime", login?.lifetime, default: .seconds(600))
+        guard loginLifetime >= .seconds(30) else { throw fail("login.lifetime", "must be at least 30s") }
         return EdgeSetup(
             configuration: configuration, tunnels: tunnels, stateDirectory: stateDirectory,
             generatedCAPath: connectors?.certificate == nil ? generated?.caPath : nil, warnings: warnings,
@@ -229,7 +250,8 @@ extension EdgeConfigFile {
             dnsAddress: dnsAddress, dnsRecordAddresses: dnsRecordAddresses, dnsNameServers: dns?.nameServers ?? [],
             recordGCAfter: recordGCAfter, recordGCEvery: recordGCEvery,
             apiRateLimit: rateLimitRequests == 0 ? nil : (rateLimitRequests, rateLimitWindow),
-            dnsRoutesAsAddresses: routeAnswers == "address")
+            dnsRoutesAsAddresses: routeAnswers == "address", loginOriginCA: loginOriginCA,
+            loginCertificateValidityDays: validityDays, loginPollHold: pollHold, loginLifetime: loginLifetime)
     }
 
     /// Loads a PEM chain and key; the error names the file and says what is wrong.

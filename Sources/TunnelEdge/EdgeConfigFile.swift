@@ -31,6 +31,31 @@ public struct EdgeConfigFile: Sendable, Hashable, Decodable {
     public var dns: DNS?
     /// Removal of the route records of tunnels that stay unregistered.
     public var recordGC: RecordGC?
+    /// `tunnelctl login`: the origin CA and how long certificates and logins last.
+    public var login: Login?
+
+    /// The login flow and the origin certificates it issues.
+    public struct Login: Sendable, Hashable, Decodable {
+        /// The origin CA's certificate and key (PEM). Default: generated into the state
+        /// directory as `origin-ca.pem` and `origin-ca.key` on first start.
+        public var originCA: CertificateFiles?
+        /// How long issued origin certificates are valid, in days. Default 3653 (10 years with their leap days).
+        public var certificateValidityDays: Int?
+        /// How long a `tunnelctl login` poll is held waiting for the approval, Go duration
+        /// text. Default `50s` (clients give up on one request after 60 s).
+        public var pollHold: String?
+        /// How long a login may take from opening the sign-in page to collecting the cert.pem,
+        /// Go duration text. Default `10m`.
+        public var lifetime: String?
+    }
+
+    /// A certificate and its private key, PEM files.
+    public struct CertificateFiles: Sendable, Hashable, Decodable {
+        /// The certificate.
+        public var certificate: String?
+        /// Its private key.
+        public var key: String?
+    }
 
     /// When the route records of quiet tunnels go: `after` of no registered connection, looked
     /// for `every` so long (Go duration text). Defaults `24h` and `24h`: gone between 24 and 48 h.

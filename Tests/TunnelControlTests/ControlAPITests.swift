@@ -108,7 +108,7 @@ struct ControlAPITests {
         }
     }
 
-    @Test("authentication: no token, a wrong one and a revoked one are 401; another account's is 403")
+    @Test("authentication: no token, a wrong one (10000) and a revoked one (10001) are 401; another account's is 403")
     func authentication() async throws {
         try await Self.withAPI { client, fixture in
             #expect(try Self.errorCode(try await client.execute(uri: fixture.tunnels, method: .get), status: .unauthorized) == 10000)
@@ -117,7 +117,7 @@ struct ControlAPITests {
             let extra = try await fixture.controlPlane.createToken(accountIDOrName: "acme", name: "svc")
             #expect(try await client.execute(uri: fixture.tunnels, method: .get, headers: [.authorization: "Bearer \(extra.value.value)"]).status == .ok)
             _ = try await fixture.controlPlane.revokeToken(id: extra.record.id)
-            #expect(try Self.errorCode(try await client.execute(uri: fixture.tunnels, method: .get, headers: [.authorization: "Bearer \(extra.value.value)"]), status: .unauthorized) == 10000)
+            #expect(try Self.errorCode(try await client.execute(uri: fixture.tunnels, method: .get, headers: [.authorization: "Bearer \(extra.value.value)"]), status: .unauthorized) == 10001)
         }
     }
 

@@ -183,7 +183,8 @@ struct SQLControlStoreTests {
             let rows = try await store.database.raw("SELECT digest FROM api_tokens").all().map { try $0.decode(column: "digest", as: String.self) }
             #expect(!rows.contains(service.value.value) && !rows.contains(admin.value.value))
             _ = try await controlPlane.revokeToken(id: service.record.id)
-            await #expect(throws: ControlPlaneError.unauthenticated()) { try await controlPlane.authenticate(authorization: "Bearer \(service.value.value)") }
+            // A revoked token is told so (code 10001), unlike one that never existed.
+            await #expect(throws: ControlPlaneError.tokenRolled()) { try await controlPlane.authenticate(authorization: "Bearer \(service.value.value)") }
             await #expect(throws: ControlPlaneError.unauthenticated()) { try await controlPlane.authenticate(authorization: nil) }
             await #expect(throws: ControlPlaneError.unauthenticated()) { try await controlPlane.authenticate(authorization: "Basic abc") }
             await #expect(throws: ControlPlaneError.tokenNotFound("nope")) { try await controlPlane.revokeToken(id: "nope") }
