@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests use as independent peers: Debian tools (curl, nghttp/h2load, openssl, BIND9)
-# and a Python venv in .venv with pycapnp, h2 and websockets. Idempotent and quiet: a second run
+# Installs what the tests use as independent peers: Debian tools (curl, nghttp/h2load, openssl, BIND9,
+# chromium) and a Python venv in .venv with pycapnp, h2, websockets, schemathesis and playwright. Idempotent and quiet: a second run
 # only checks and returns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ command -v openssl >/dev/null 2>&1 || apt_packages+=(openssl)
 [ -x /usr/sbin/named ] || command -v named >/dev/null 2>&1 || apt_packages+=(bind9)
 # dig: queries the edge's own authoritative DNS server in tests.
 command -v dig >/dev/null 2>&1 || apt_packages+=(bind9-dnsutils)
+# chromium: the login page is tested in a real (headless) browser, driven by Playwright.
+command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
 if [ ${#apt_packages[@]} -gt 0 ]; then
     echo "installing Debian packages: ${apt_packages[*]}"
     sudo_cmd=""

@@ -56,7 +56,7 @@ struct LoginCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let path = (origincert.map { ($0 as NSString).expandingTildeInPath })
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cloudflared/cert.pem").path
+            ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".cloudflared/cert.pem")
         if let attributes = try? FileManager.default.attributesOfItem(atPath: path), (attributes[.size] as? Int ?? 0) > 0 {
             ManagementContext.fail("You have an existing certificate at \(path) which login would overwrite. If this is intentional, please move or delete that file then run this command again.")
         }

@@ -50,7 +50,9 @@ public struct EdgeSetup: Sendable {
 extension EdgeConfigFile {
     /// The default state directory, `~/.tunnelctl/edge`.
     public static var defaultStateDirectory: String {
-        FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".tunnelctl/edge").path
+        // $HOME first, as the shell and cloudflared see it (Foundation's home-directory lookup
+        // reads the password database on Linux).
+        ((ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".tunnelctl/edge")
     }
 
     /// The state directory in force: `override` (`--state-dir`), else `stateDirectory`

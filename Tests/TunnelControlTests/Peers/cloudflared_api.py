@@ -7,6 +7,11 @@ Accept-Encoding: gzip), compact Go-style JSON, query keys sorted (url.Values.Enc
 is checked against the envelope rules cloudflared applies (A2). Standard library only.
 
     cloudflared_api.py BASE_URL TOKEN ACCOUNT_ID lifecycle|errors|paginate N|route ZONE_ID
+    cloudflared_api.py BASE_URL - - certpem CERT_PEM
+
+`certpem` reads a cert.pem as cloudflared does (credentials.md §1: Go's encoding/pem, the token
+JSON), checks it is in the layout login writes (§1.3), checks the origin certificate with openssl,
+then lists tunnels with the token and account it holds.
 
 Prints one JSON line with what was seen and exits 0; on a failed check prints it on stderr, exits 1.
 """
@@ -269,8 +274,58 @@ def route(api, zone):
     return {'hostname': host}
 
 
+def read_cert_pem(path):
+    """cloudflared's decodeOriginCert: PEM blocks in order; ARGO TUNNEL TOKEN exactly once;
+    PRIVATE KEY and CERTIFICATE accepted; any other block an error."""
+    text = open(path, 'rb').read().decode()
+    check(text, 'cannot decode empty certificate')
+    blocks = re.findall(r'-----BEGIN ([A-Z ]+)-----\r?\n(.*?)-----END \1-----\r?\n?', text, re.S)
+    token, labels = None, []
+    for label, body in blocks:
+        labels.append(label)
+        raw = base64.b64decode(''.join(body.split()), validate=True)
+        if label == 'ARGO TUNNEL TOKEN':
+            check(token is None, 'found multiple tokens in the certificate')
+            token = (json.loads(raw), raw, body)
+        else:
+            check(label in ('PRIVATE KEY', 'CERTIFICATE'), f'unknown block {label} in the certificate')
+    check(token and token[0].get('zoneID') and token[0].get('apiToken'), 'missing token in the certificate')
+    fields, raw, body = token
+    # What login writes: compact JSON, keys zoneID, accountID, apiToken; 64-column base64 lines.
+    check(raw == go_json({'zoneID': fields['zoneID'], 'accountID': fields['accountID'], 'apiToken': fields['apiToken']}),
+          f'token JSON is not the canonical encoding: {raw!r}')
+    check(all(len(line) <= 64 for line in body.splitlines()), 'PEM lines longer than 64 characters')
+    check(text.endswith('-----END ARGO TUNNEL TOKEN-----\n'), 'the file does not end with the token block and a newline')
+    return fields, labels
+
+
+def certpem(base, path):
+    import subprocess
+    fields, labels = read_cert_pem(path)
+    check(labels == ['PRIVATE KEY', 'CERTIFICATE', 'ARGO TUNNEL TOKEN'], f'blocks: {labels}')
+    def openssl(*args):
+        return subprocess.run(['openssl', *args, '-in', path], capture_output=True, text=True, check=True).stdout
+    x509 = openssl('x509', '-noout', '-text')
+    names = re.search(r'Subject Alternative Name:\s*\n\s*(.+)', x509).group(1).strip()
+    check(names.startswith('DNS:') and ', DNS:*.' in names, f'subject alternative names: {names}')
+    check(openssl('x509', '-noout', '-pubkey') == openssl('pkey', '-pubout'), 'the private key does not match the certificate')
+    check(subprocess.run(['openssl', 'x509', '-noout', '-checkend', str(10 * 365 * 86400 - 86400), '-in', path], capture_output=True).returncode == 0,
+          'the origin certificate expires within 10 years')
+    api = Api(base, fields['apiToken'], fields['accountID'])
+    tunnels, _ = api.ok('GET', api.tunnels(), query={'is_deleted': 'false'})
+    return {'zoneID': fields['zoneID'], 'accountID': fields['accountID'], 'names': names, 'tunnels': len(tunnels)}
+
+
 def main():
     args = sys.argv[1:]
+    if len(args) == 5 and args[3] == 'certpem':
+        try:
+            out = certpem(args[0], args[4])
+        except (CheckFailed, OSError, ValueError, http.client.HTTPException) as e:
+            print(f'certpem: {e}', file=sys.stderr)
+            sys.exit(1)
+        print(json.dumps(dict(out, scenario='certpem', ok=True), sort_keys=True))
+        return
     if len(args) < 4 or args[3] not in ('lifecycle', 'errors', 'paginate', 'route') or \
             (args[3] == 'paginate' and (len(args) != 5 or not args[4].isdigit())) or (args[3] == 'route' and len(args) != 5):
         sys.exit(__doc__)
