@@ -79,19 +79,19 @@ public struct CredentialsError: Error, Hashable, Sendable, CustomStringConvertib
     public var description: String {
         switch code {
         case .emptyCertificate:
-            return "\(file): cannot decode empty certificate. Get a fresh cert.pem from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
+            return "\(file): cannot decode empty certificate. Get a fresh cert.pem with `tunnelctl login` (move this one away first), or from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .notPEM:
-            return "\(file): not a PEM file (no -----BEGIN ...----- block found). Point --origincert at a cert.pem (written by `tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
+            return "\(file): not a PEM file (no -----BEGIN ...----- block found). Point --origincert at a cert.pem (written by `tunnelctl login`, or by `tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .unknownBlock(let type):
-            return "\(file): unknown block \(type) in the certificate. A cert.pem holds only ARGO TUNNEL TOKEN, CERTIFICATE and PRIVATE KEY blocks; get a fresh one from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
+            return "\(file): unknown block \(type) in the certificate. A cert.pem holds only ARGO TUNNEL TOKEN, CERTIFICATE and PRIVATE KEY blocks; get a fresh one with `tunnelctl login` (move this one away first) or from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .multipleTokens:
-            return "\(file): found multiple tokens in the certificate. Keep exactly one ARGO TUNNEL TOKEN block, or get a fresh one from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
+            return "\(file): found multiple tokens in the certificate. Keep exactly one ARGO TUNNEL TOKEN block, or get a fresh one with `tunnelctl login` (move this one away first) or from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .missingToken:
-            return "\(file): missing token in the certificate (no ARGO TUNNEL TOKEN block with zoneID and apiToken). Get a fresh cert.pem from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
+            return "\(file): missing token in the certificate (no ARGO TUNNEL TOKEN block with zoneID and apiToken). Get a fresh cert.pem with `tunnelctl login` (move this one away first), or from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .tokenBlockNotBase64:
-            return "\(file): the ARGO TUNNEL TOKEN block is not valid base64; the file is damaged. Get a fresh cert.pem from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
+            return "\(file): the ARGO TUNNEL TOKEN block is not valid base64; the file is damaged. Get a fresh cert.pem with `tunnelctl login` (move this one away first), or from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .tokenBlockNotJSON(let detail):
-            return "\(file): the ARGO TUNNEL TOKEN block does not hold valid JSON (\(detail)). Get a fresh cert.pem from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
+            return "\(file): the ARGO TUNNEL TOKEN block does not hold valid JSON (\(detail)). Get a fresh cert.pem with `tunnelctl login` (move this one away first), or from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .missingAccountID:
             return "\(file): the origin certificate has no accountID and needs to be refreshed before creating new tunnels. Delete \(file) and get a new one from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .invalidCertificate(let detail):
@@ -101,9 +101,9 @@ public struct CredentialsError: Error, Hashable, Sendable, CustomStringConvertib
         case .certificateKeyMismatch:
             return "\(file): the PRIVATE KEY does not belong to the CERTIFICATE in the same file. Remove both blocks (they are optional) or get a fresh cert.pem from the edge administrator."
         case .originCertNotFound:
-            return "cannot find a valid certificate at the path \(file). If the path is wrong, pass --origincert (or set TUNNEL_ORIGIN_CERT); if you have no certificate, ask the edge administrator for one (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
+            return "cannot find a valid certificate at the path \(file). If the path is wrong, pass --origincert (or set TUNNEL_ORIGIN_CERT); if you have no certificate, run `tunnelctl login`, or ask the edge administrator for one (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .noDefaultOriginCert(let searched):
-            return "Cannot determine default origin certificate path. No file cert.pem in [\(searched.joined(separator: " "))]. Pass --origincert, set TUNNEL_ORIGIN_CERT or the origincert key in config.yml; without a cert.pem, ask the edge administrator for one (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
+            return "Cannot determine default origin certificate path. No file cert.pem in [\(searched.joined(separator: " "))]. Pass --origincert, set TUNNEL_ORIGIN_CERT or the origincert key in config.yml; without a cert.pem, run `tunnelctl login`, or ask the edge administrator for one (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)."
         case .unreadable(let detail):
             return "cannot read \(file): \(detail). Check the path and its permissions."
         case .credentialsInvalidJSON(let detail):

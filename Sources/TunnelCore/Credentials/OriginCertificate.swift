@@ -196,7 +196,7 @@ public enum OriginCertificateWarning: Hashable, Sendable, CustomStringConvertibl
     public var description: String {
         switch self {
         case .expired(let date):
-            return "the origin certificate expired on \(date.formatted(.iso8601)); get a fresh cert.pem from the edge administrator (`tunnelctl edge token create --account ACCOUNT --cert-out cert.pem` on the edge host)"
+            return "the origin certificate expired on \(date.formatted(.iso8601)); get a fresh cert.pem with `tunnelctl login` (move this one away first)"
         case .notYetValid(let date):
             return "the origin certificate is not valid before \(date.formatted(.iso8601)); check the system clock"
         }
