@@ -127,7 +127,7 @@ struct ManagementContext {
                 fail("the API token in \(path) was rolled or revoked; move that file away and run `tunnelctl login` to get a new cert.pem")
             }
             if error.status == 401 {
-                fail(error.description + " (the API token in cert.pem is unknown or revoked: get a new cert.pem from the edge administrator)")
+                fail(error.description + " (this control plane does not know the API token in cert.pem: check --api-url, or get a new cert.pem with `tunnelctl login`)")
             }
             fail(error.description)
         } catch let error as ValidationError {

@@ -179,10 +179,16 @@ struct EdgeControlPlaneCommandTests {
         let revoke = try sandbox.run(["edge", "token", "revoke", deployment.tokenID, "--state-dir", deployment.state])
         #expect(revoke.status == 0, "\(revoke.stderr)")
         let refused = try deployment.tunnel(api, ["list"])
-        // cloudflared drops the JSON error of a list page and says only "unauthorized"; we show it.
-        #expect(refused.status == 1 && refused.stderr == "error: Error Parsing page 1: code: 10000, reason: Authentication error (the API token in cert.pem is unknown or revoked: get a new cert.pem from the edge administrator)\n", "\(refused.stderr)")
+        #expect(refused.status == 1 && refused.stderr == "error: the API token in \(deployment.certPath) was rolled or revoked; move that file away and run `tunnelctl login` to get a new cert.pem\n", "\(refused.stderr)")
         let create = try deployment.tunnel(api, ["create", "y"])
-        #expect(create.status == 1 && create.stderr.contains("Authentication error"))
+        #expect(create.status == 1 && create.stderr.contains("was rolled or revoked"))
+        // A token the control plane never issued: cloudflared drops the JSON error of a list page
+        // and says only "unauthorized"; we show it.
+        let forgedPath = sandbox.pki.directory.appendingPathComponent("forged.pem").path
+        try OriginCertificate(zoneID: deployment.zoneID, accountID: deployment.accountID, apiToken: RedactedString("forged")).pemEncoded()
+            .write(toFile: forgedPath, atomically: true, encoding: .utf8)
+        let forged = try sandbox.run(["tunnel", "--api-url", api, "--origincert", forgedPath, "list"])
+        #expect(forged.status == 1 && forged.stderr == "error: Error Parsing page 1: code: 10000, reason: Authentication error (this control plane does not know the API token in cert.pem: check --api-url, or get a new cert.pem with `tunnelctl login`)\n", "\(forged.stderr)")
         // A service token issued by the admin works, written as a cert.pem.
         let servicePath = sandbox.pki.directory.appendingPathComponent("service.pem").path
         let service = try sandbox.run(["edge", "token", "create", "--account", "acme", "--service", "ci", "--cert-out", servicePath, "--state-dir", deployment.state])

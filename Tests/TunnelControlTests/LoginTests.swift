@@ -380,4 +380,14 @@ struct LoginTests {
             #expect(try await plane.users(accountIDOrName: "acme").count == 2)
         }
     }
+
+    @Test("every audit action is in the OpenAPI contract's enum")
+    func auditActionsDocumented() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let spec = try String(contentsOf: root.appendingPathComponent("Docs/openapi.yaml"), encoding: .utf8)
+        let enumText = try #require(spec.range(of: "enum: [tunnel.registered").map { String(spec[$0.lowerBound...].prefix { $0 != "]" }) })
+        for action in AuditAction.allCases {
+            #expect(enumText.contains(action.rawValue), "\(action.rawValue) is missing from Docs/openapi.yaml")
+        }
+    }
 }

@@ -81,7 +81,7 @@ struct OriginCertificateTests {
         let warnings = cert.warnings()
         #expect(warnings.count == 1)
         #expect(warnings.first?.description.contains("2020-09-13") == true)
-        #expect(warnings.first?.description.contains("tunnelctl edge token create") == true)
+        #expect(warnings.first?.description.contains("tunnelctl login") == true)
     }
 
     @Test("never prints the API token")
