@@ -390,4 +390,37 @@ struct LoginTests {
             #expect(enumText.contains(action.rawValue), "\(action.rawValue) is missing from Docs/openapi.yaml")
         }
     }
+
+    @Test("random forms, keys and cookies on the login pages and the poll never get a 5xx or issue anything")
+    func randomLoginInput() async throws {
+        var random = SeededGenerator.logged("LoginTests.randomLoginInput")
+        let alphabet = Array("abcXYZ019-_=%&+;<>\"' /:?.".utf8)
+        func noise(_ length: Int) -> String {
+            String(decoding: (0..<length).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &random)] }, as: UTF8.self)
+        }
+        var cases: [(String, HTTPRequest.Method, String, String)] = []
+        let paths = ["/argotunnel", "/argotunnel/sign-in", "/argotunnel/approve", "/argotunnel/download", "/login-store/"]
+        for _ in 0..<200 {
+            let path = paths[Int.random(in: 0..<paths.count, using: &random)]
+            let key = Bool.random(using: &random) ? Key().key : noise(Int.random(in: 0..<50, using: &random))
+            let query = path == "/argotunnel" ? "?aud=&callback=" + ControlAPIClient.formEncode("http://x/login-store/" + key) : ""
+            let uri = (path == "/login-store/" ? path + ControlAPIClient.formEncode(key) : path + query)
+            let body = ["callback=" + ControlAPIClient.formEncode("http://x/login-store/" + key), "user=alice", "password=" + noise(8),
+                        "csrf=" + noise(10), "zone=" + noise(32), noise(40)].shuffled(using: &random).prefix(Int.random(in: 0...6, using: &random)).joined(separator: "&")
+            cases.append((uri, [.get, .post, .put][Int.random(in: 0..<3, using: &random)], body, "tunnel_login=" + noise(20)))
+        }
+        let inputs = cases
+        try await Self.withLogin(pollHold: .milliseconds(10)) { client, fixture in
+            var statuses: Set<Int> = []
+            for (uri, method, body, cookie) in inputs {
+                let response = try await client.execute(
+                    uri: uri, method: method, headers: [.contentType: "application/x-www-form-urlencoded", .cookie: cookie], body: ByteBuffer(string: body))
+                #expect(response.status.code < 500, "\(method) \(uri) -> \(response.status)")
+                statuses.insert(response.status.code)
+            }
+            // The sign-in page itself came up too, not only refusals.
+            #expect(statuses.contains(200) && statuses.contains(400))
+            #expect(try await fixture.controlPlane.originCertificates(accountID: fixture.accountID).isEmpty)
+        }
+    }
 }
