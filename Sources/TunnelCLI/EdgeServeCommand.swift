@@ -127,6 +127,11 @@ struct EdgeServeCommand: AsyncParsableCommand {
                     ?? OriginCA.loadOrCreate(in: setup.stateDirectory)
                 controlPlane.configureLogin(ca: ca, settings: LoginSettings(
                     certificateValidityDays: setup.loginCertificateValidityDays, pollHold: setup.loginPollHold, lifetime: setup.loginLifetime))
+                if let quick = setup.quickTunnels {
+                    try await controlPlane.configureQuickTunnels(QuickTunnelSettings(
+                        domain: quick.domain, perAddress: quick.perAddress, lifetime: quick.lifetime,
+                        connectWithin: quick.connectWithin, reconnectWithin: quick.reconnectWithin))
+                }
             } catch {
                 Self.fail("\(error)")
             }
@@ -151,6 +156,9 @@ struct EdgeServeCommand: AsyncParsableCommand {
         }
         // After the edge: at start it sweeps once, with the previous run's connections closed on record.
         services.append(.init(service: DNSRecordCollector(controlPlane: controlPlane, unregisteredFor: setup.recordGCAfter, interval: setup.recordGCEvery, logger: logger)))
+        if setup.apiAddress != nil, setup.quickTunnels != nil {
+            services.append(.init(service: QuickTunnelReaper(controlPlane: controlPlane, logger: logger)))
+        }
         var apiServer: ControlAPIServer?
         if let api = setup.apiAddress {
             let server = ControlAPIServer(
@@ -229,6 +237,9 @@ struct EdgeServeCommand: AsyncParsableCommand {
             if let apiServer {
                 do {
                     let address = try await apiServer.listeningAddress()
+                    if let quick = setup.quickTunnels {
+                        Self.say("quick tunnels on *.\(quick.domain) (tunnelctl tunnel --quick-service http://\(Self.format(address)) --url URL; cloudflared: the same --quick-service)")
+                    }
                     Self.say("login page on http://\(Self.format(address))\(LoginWeb.pagePath) (tunnelctl login --api-url http://\(Self.format(address))\(ControlAPI.basePath))")
                     Self.say("control-plane API on http://\(Self.format(address))\(ControlAPI.basePath) (cloudflared: --api-url http://\(Self.format(address))\(ControlAPI.basePath))")
                 } catch {

@@ -133,14 +133,26 @@ struct TunnelRunCommand: AsyncParsableCommand {
     var tunnelReference: String?
 
     func run() async throws {
+        try await Self.serve(
+            configPath: options.config ?? tunnel.options.config, commandLine: { try runOptions.commandLine(over: tunnel.runOptions) },
+            tunnelReference: tunnelReference)
+    }
+
+    /// Runs a tunnel until a signal or a permanent failure: settings from the command line,
+    /// the environment and config.yml, the connector, the metrics server. A quick tunnel
+    /// passes its credentials in `overrides` and its hostname for `/quicktunnel`.
+    static func serve(
+        configPath: String?, commandLine: () throws -> [String: SettingValue], tunnelReference: String?,
+        overrides: [String: SettingValue] = [:], quickTunnelHostname: String = ""
+    ) async throws {
         let environment = ProcessInfo.processInfo.environment
         let earlyLogger = Logger(label: "tunnelctl") { ConsoleLogHandler(label: $0, level: .info) }
         let loaded: LoadedConfiguration
         let settings: ResolvedSettings
         do {
-            loaded = try LoadedConfiguration.load(explicitPath: options.config ?? tunnel.options.config)
+            loaded = try LoadedConfiguration.load(explicitPath: configPath)
             settings = try SettingsResolver().resolve(
-                commandLine: try runOptions.commandLine(over: tunnel.runOptions), environment: environment, file: loaded.file)
+                commandLine: try commandLine().merging(overrides) { $1 }, environment: environment, file: loaded.file)
         } catch let error as ConfigurationError {
             earlyLogger.error("\(error.description)")
             throw ExitCode.failure
@@ -189,7 +201,8 @@ struct TunnelRunCommand: AsyncParsableCommand {
         let connector = runSettings.makeConnector(metrics: ConnectorMetrics(factory: PrometheusMetricsFactory(registry: registry)), logger: logger)
         let metricsServer: TunnelMetricsServer
         do {
-            metricsServer = try await TunnelMetricsServer.bind(runSettings.metrics, registry: registry, logger: logger) { [connector] in connector.readiness }
+            metricsServer = try await TunnelMetricsServer.bind(
+                runSettings.metrics, registry: registry, quickTunnelHostname: quickTunnelHostname, logger: logger) { [connector] in connector.readiness }
         } catch {
             let wanted = "\(runSettings.metrics.host):\(runSettings.metrics.port)"
             logger.error("Cannot start the metrics server on \(wanted): \(error). Pass a free address with --metrics host:port (env TUNNEL_METRICS).")

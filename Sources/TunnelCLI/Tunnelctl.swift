@@ -26,7 +26,13 @@ struct Tunnelctl: AsyncParsableCommand {
 struct TunnelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tunnel",
-        abstract: "Create, route, inspect and run tunnels.",
+        abstract: "Create, route, inspect and run tunnels; with --url and no subcommand, a quick tunnel.",
+        discussion: """
+            `tunnelctl tunnel --edge EDGE:7844 --cacert ca.pem --url http://localhost:8080` asks the \
+            control plane for a quick tunnel (anonymous, removed when the connector leaves), prints its \
+            hostname and serves the URL through it. --quick-service (default: the --api-url host) \
+            names the control plane; cloudflared does the same with `--quick-service http://EDGE:8787`.
+            """,
         subcommands: [
             LoginCommand.self, TunnelCreateCommand.self, TunnelListCommand.self, TunnelInfoCommand.self, TunnelDeleteCommand.self,
             TunnelCleanupCommand.self, TunnelTokenCommand.self, TunnelRouteCommand.self, TunnelRunCommand.self, TunnelIngressCommand.self,
@@ -36,4 +42,12 @@ struct TunnelCommand: AsyncParsableCommand {
     @OptionGroup var options: TunnelOptions
     @OptionGroup var runOptions: TunnelRunOptions
     @OptionGroup var apiOptions: TunnelAPIOptions
+
+    @Option(name: .customLong("quick-service"), help: ArgumentHelp("Where quick tunnels come from (config key quick-service; default: the host of --api-url, http://127.0.0.1:8787).", valueName: "url"))
+    var quickService: String?
+
+    func run() async throws {
+        guard runOptions.url != nil || runOptions.helloWorld else { throw CleanExit.helpRequest(self) }
+        try await QuickTunnelCommand.run(self)
+    }
 }

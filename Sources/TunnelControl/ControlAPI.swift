@@ -14,10 +14,12 @@ import TunnelCore
 public enum ControlAPI {
     /// The path prefix (cloudflared's `--api-url http://HOST:PORT/client/v4`).
     public static let basePath = "/client/v4"
+    /// The quick-tunnel endpoint (cloudflared's `--quick-service http://HOST:PORT` appends it).
+    public static let quickTunnelPath = "/tunnel"
 
     /// The responder: routes wrapped so that every error becomes a v4 error body.
-    public static func responder(controlPlane: ControlPlane, maxBodyBytes: Int = 65536, rateLimit: RateLimit? = nil) -> some HTTPResponder<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public static func responder(controlPlane: ControlPlane, maxBodyBytes: Int = 65536, rateLimit: RateLimit? = nil) -> some HTTPResponder<ControlRequestContext> {
+        let router = Router(context: ControlRequestContext.self)
         let api = Handlers(controlPlane: controlPlane, maxBodyBytes: maxBodyBytes, limiter: rateLimit.map(RateLimiter.init))
         let tunnels = "\(basePath)/accounts/:account/cfd_tunnel"
         router.post(RouterPath(tunnels)) { request, context in try await api.createTunnel(request, context) }
@@ -35,6 +37,7 @@ public enum ControlAPI {
         router.put(RouterPath("\(records)/:record")) { request, context in try await api.putRecord(request, context, id: context.parameters.get("record")) }
         router.delete(RouterPath("\(records)/:record")) { request, context in try await api.deleteRecord(request, context) }
         router.get(RouterPath("\(basePath)/user/tokens/verify")) { request, context in try await api.verifyToken(request, context) }
+        router.post(RouterPath(quickTunnelPath)) { request, context in try await api.createQuickTunnel(request, context) }
         router.get(RouterPath("\(basePath)/zones")) { request, context in try await api.listZones(request, context) }
         router.post(RouterPath("\(basePath)/zones/:zone/cert_pem")) { request, context in try await api.issueCertPEM(request, context) }
         router.get(RouterPath("\(basePath)/certificates")) { request, context in try await api.listCertificates(request, context) }
@@ -50,7 +53,7 @@ public enum ControlAPI {
         "client/v4/accounts/*/cfd_tunnel", "client/v4/accounts/*/cfd_tunnel/*", "client/v4/accounts/*/cfd_tunnel/*/token",
         "client/v4/accounts/*/cfd_tunnel/*/connections", "client/v4/accounts/*/audit_logs", "client/v4/user/tokens/verify",
         "client/v4/zones/*/tunnels/*/routes", "client/v4/zones/*/dns_records", "client/v4/zones/*/dns_records/*",
-        "client/v4/zones", "client/v4/zones/*/cert_pem", "client/v4/certificates", "client/v4/certificates/*",
+        "client/v4/zones", "client/v4/zones/*/cert_pem", "client/v4/certificates", "client/v4/certificates/*", "tunnel",
     ].map { $0.split(separator: "/") }
 
     /// Whether `path` is one of the routes (whatever the method).
@@ -103,11 +106,11 @@ public enum ControlAPI {
 
 /// Turns every failure into a v4 error body: ``ControlPlaneError``s as they are, Hummingbird's
 /// (no route, body too large) mapped, anything else logged and answered 500.
-struct ErrorEnvelopeResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == BasicRequestContext {
+struct ErrorEnvelopeResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == ControlRequestContext {
     let inner: Inner
     let logger: Logger
 
-    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+    func respond(to request: Request, context: ControlRequestContext) async throws -> Response {
         do {
             let response = try await inner.respond(to: request, context: context)
             // The router answers unmatched paths itself, with an empty 404.
@@ -157,14 +160,14 @@ struct Handlers: Sendable {
     }
 
     /// The token, checked against the path's account.
-    func authorize(_ request: Request, _ context: BasicRequestContext) async throws -> (accountID: String, actor: String) {
+    func authorize(_ request: Request, _ context: ControlRequestContext) async throws -> (accountID: String, actor: String) {
         let token = try await token(request)
         let account = context.parameters.get("account") ?? ""
         try controlPlane.authorize(token, accountID: account)
         return (account, "token:\(token.id)")
     }
 
-    func tunnelID(_ request: Request, _ context: BasicRequestContext) throws -> UUID {
+    func tunnelID(_ request: Request, _ context: ControlRequestContext) throws -> UUID {
         let text = context.parameters.get("tunnel") ?? ""
         guard let id = UUID(tunnelIDString: text) else { throw ControlPlaneError.invalidObjectIdentifier(request.uri.path) }
         return id
@@ -188,7 +191,7 @@ struct Handlers: Sendable {
         }
     }
 
-    func listRecords(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func listRecords(_ request: Request, _ context: ControlRequestContext) async throws -> Response {
         let token = try await token(request)
         let query = QueryParameters(request.uri.query)
         let (page, perPage) = try query.paging(defaultPerPage: 100)
@@ -196,21 +199,21 @@ struct Handlers: Sendable {
             accountID: token.accountID, zoneID: context.parameters.get("zone") ?? "", name: query["name"], type: query["type"], page: page, perPage: perPage))
     }
 
-    func putRecord(_ request: Request, _ context: BasicRequestContext, id: String?) async throws -> Response {
+    func putRecord(_ request: Request, _ context: ControlRequestContext, id: String?) async throws -> Response {
         let token = try await token(request)
         let body = try await body(request, as: V4.DNSRecordRequest.self)
         let record = try await controlPlane.putRecord(accountID: token.accountID, zoneID: context.parameters.get("zone") ?? "", id: id, request: body, actor: "token:\(token.id)")
         return ControlAPI.json(V4.Envelope(success: true, result: record))
     }
 
-    func deleteRecord(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func deleteRecord(_ request: Request, _ context: ControlRequestContext) async throws -> Response {
         let token = try await token(request)
         let id = context.parameters.get("record") ?? ""
         try await controlPlane.deleteRecord(accountID: token.accountID, zoneID: context.parameters.get("zone") ?? "", id: id, actor: "token:\(token.id)")
         return ControlAPI.json(V4.Envelope(success: true, result: ["id": id]))
     }
 
-    func route(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func route(_ request: Request, _ context: ControlRequestContext) async throws -> Response {
         let token = try await token(request)
         let id = try tunnelID(request, context)
         let route = try await body(request, as: V4.HostnameRouteRequest.self)
@@ -226,14 +229,14 @@ struct Handlers: Sendable {
         return ControlAPI.json(envelope)
     }
 
-    func createTunnel(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func createTunnel(_ request: Request, _ context: ControlRequestContext) async throws -> Response {
         let (account, actor) = try await authorize(request, context)
         let create = try await body(request, as: V4.CreateTunnelRequest.self)
         let tunnel = try await controlPlane.createTunnel(accountID: account, name: create.name, secretBase64: create.tunnelSecret, actor: actor)
         return ControlAPI.json(V4.Envelope(success: true, result: tunnel))
     }
 
-    func listTunnels(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func listTunnels(_ request: Request, _ context: ControlRequestContext) async throws -> Response {
         let (account, _) = try await authorize(request, context)
         let query = QueryParameters(request.uri.query)
         var filter = TunnelFilter()
@@ -247,13 +250,13 @@ struct Handlers: Sendable {
         return ControlAPI.json(try await controlPlane.listTunnels(accountID: account, filter: filter, page: page, perPage: perPage))
     }
 
-    func getTunnel(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func getTunnel(_ request: Request, _ context: ControlRequestContext) async throws -> Response {
         let (account, _) = try await authorize(request, context)
         let tunnel = try await controlPlane.tunnel(accountID: account, id: try tunnelID(request, context))
         return ControlAPI.json(V4.Envelope(success: true, result: tunnel))
     }
 
-    func deleteTunnel(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func deleteTunnel(_ request: Request, _ context: ControlRequestContext) async throws -> Response {
         let (account, actor) = try await authorize(request, context)
         let id = try tunnelID(request, context)
         let cascade = try QueryParameters(request.uri.query).bool("cascade") ?? false
@@ -261,19 +264,19 @@ struct Handlers: Sendable {
         return ControlAPI.json(V4.Envelope(success: true, result: tunnel))
     }
 
-    func tunnelToken(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func tunnelToken(_ request: Request, _ context: ControlRequestContext) async throws -> Response {
         let (account, _) = try await authorize(request, context)
         let token = try await controlPlane.tunnelToken(accountID: account, id: try tunnelID(request, context))
         return ControlAPI.json(V4.Envelope(success: true, result: token))
     }
 
-    func connections(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func connections(_ request: Request, _ context: ControlRequestContext) async throws -> Response {
         let (account, _) = try await authorize(request, context)
         let clients = try await controlPlane.activeClients(accountID: account, id: try tunnelID(request, context))
         return ControlAPI.json(V4.Envelope(success: true, result: clients))
     }
 
-    func cleanup(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func cleanup(_ request: Request, _ context: ControlRequestContext) async throws -> Response {
         let (account, actor) = try await authorize(request, context)
         let id = try tunnelID(request, context)
         let connector = try QueryParameters(request.uri.query).uuid("client_id")
@@ -281,7 +284,7 @@ struct Handlers: Sendable {
         return ControlAPI.json(V4.Envelope<String>(success: true, result: nil))
     }
 
-    func audit(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func audit(_ request: Request, _ context: ControlRequestContext) async throws -> Response {
         let (account, _) = try await authorize(request, context)
         let query = QueryParameters(request.uri.query)
         let filter = AuditFilter(since: try query.date("since"), tunnelID: try query.uuid("tunnel_id"))
@@ -289,7 +292,7 @@ struct Handlers: Sendable {
         return ControlAPI.json(try await controlPlane.auditLog(accountID: account, filter: filter, page: page, perPage: perPage))
     }
 
-    func verifyToken(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func verifyToken(_ request: Request, _ context: ControlRequestContext) async throws -> Response {
         let token = try await token(request)
         return ControlAPI.json(V4.Envelope(success: true, result: ["id": token.id, "status": "active"]))
     }

@@ -101,3 +101,26 @@ public struct LoginRequest: Hashable, Sendable {
         self.pem = pem
     }
 }
+
+/// An anonymous, short-lived tunnel handed out by `POST /tunnel` (cloudflared's quick tunnels).
+public struct QuickTunnelRecord: Hashable, Sendable {
+    /// The tunnel.
+    public var tunnelID: UUID
+    /// The address that asked for it (the per-address limit counts these).
+    public var sourceIP: String
+    /// `<words>.<quick domain>`, routed to the tunnel.
+    public var hostname: String
+    /// When it was handed out.
+    public var createdAt: Date
+    /// When it is removed whatever happens.
+    public var expiresAt: Date
+
+    /// Creates a record.
+    public init(tunnelID: UUID, sourceIP: String, hostname: String, createdAt: Date, expiresAt: Date) {
+        self.tunnelID = tunnelID
+        self.sourceIP = sourceIP
+        self.hostname = hostname
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}

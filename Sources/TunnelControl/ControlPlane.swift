@@ -85,6 +85,8 @@ public final class ControlPlane: Sendable {
     let dns = Mutex<(settings: DNSSettings?, snapshot: DNSZoneData?)>((nil, nil))
     /// The origin CA, login settings, polls waiting for an approval and browser sessions.
     let loginState = Mutex(LoginState())
+    /// Quick tunnels' settings and account; `nil` while they are off.
+    let quickState = Mutex<QuickTunnelState?>(nil)
 
     /// Largest page size of lists. 1000.
     public static let maxPageSize = 1000
@@ -347,7 +349,10 @@ public final class ControlPlane: Sendable {
                         tunnelID: live.tunnelID, metadata: Self.metadata(live).merging(["reason": "unregistered"]) { $1 }))
                 case .disconnected(let live):
                     try await store.connectionClosed(id: live.id, at: Date())
-                    if unregistered.remove(live.id) == nil {
+                    if unregistered.remove(live.id) != nil {
+                        // The connector left on purpose: a quick tunnel goes with it.
+                        try await quickTunnelConnectorLeft(live.tunnelID)
+                    } else {
                         // Lost or closed by the edge (revocation, cleanup) without unregistering first.
                         try await store.appendAudit(AuditEvent(
                             accountID: live.accountTag, at: Date(), action: .unregistered, actor: "edge",

@@ -38,6 +38,8 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
         case loginWaiting
         case originCertificateNotFound
         case zoneNotFound
+        case quickTunnelsOff
+        case quickTunnelLimit
     }
 
     let code: Code
@@ -78,6 +80,8 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
         case .userNotFound, .loginWaiting, .originCertificateNotFound, .zoneNotFound: 404
         case .userExists: 409
         case .loginUsed, .loginExpired: 410
+        case .quickTunnelsOff: 404
+        case .quickTunnelLimit: 429
         case .invalidRequest, .tunnelHasConnections, .tunnelDeleted, .hostnameOutsideZones, .recordExists: 400
         case .tunnelNotFound, .invalidObjectIdentifier, .noRoute, .accountNotFound, .tokenNotFound: 404
         case .methodNotAllowed: 405
@@ -102,6 +106,8 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
         case .loginWaiting: 1040
         case .loginUsed: 1041
         case .loginExpired: 1042
+        case .quickTunnelsOff: 1060
+        case .quickTunnelLimit: 1062
         case .invalidRequest: 1001
         case .tunnelNotFound: 1002
         case .bodyTooLarge: 1004
@@ -276,6 +282,16 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
     /// No zone with this ID or name in the account.
     public static func zoneNotFound(_ zone: String, file: String = #fileID, line: UInt = #line) -> Self {
         Self(.zoneNotFound, "No zone \(zone) in this account; the account's zones are listed by `tunnelctl edge zone list`", file: file, line: line)
+    }
+
+    /// This edge hands out no quick tunnels.
+    public static func quickTunnelsOff(file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.quickTunnelsOff, "This edge has quick tunnels turned off (edge.yml quickTunnels); create a named tunnel with `tunnelctl tunnel create`", file: file, line: line)
+    }
+
+    /// The source address holds as many quick tunnels as it may.
+    public static func quickTunnelLimit(_ limit: Int, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.quickTunnelLimit, "This address already has \(limit) quick tunnels, the most it may hold; stop one, or create a named tunnel with `tunnelctl tunnel create`", file: file, line: line)
     }
 
     /// The store failed (disk full, file unreadable, corrupt database).

@@ -107,6 +107,15 @@ public protocol ControlStore: Sendable {
     /// A page of an account's audit log matching `filter`, oldest first.
     func audit(accountID: String, filter: AuditFilter, page: Int, perPage: Int) async throws -> Page<AuditEvent>
 
+    /// Records a quick tunnel (its tunnel and route exist already).
+    func insertQuickTunnel(_ quick: QuickTunnelRecord) async throws
+    /// Every quick tunnel on record.
+    func quickTunnels() async throws -> [QuickTunnelRecord]
+    /// The quick tunnel of a tunnel ID.
+    func quickTunnel(id: UUID) async throws -> QuickTunnelRecord?
+    /// Forgets a quick tunnel; returns whether it was there.
+    func deleteQuickTunnel(id: UUID) async throws -> Bool
+
     /// The schema version the database is at.
     func schemaVersion() async throws -> Int
     /// Closes the database; the store is unusable afterwards.

@@ -35,8 +35,8 @@ public enum LoginWeb {
         String(callback.split(separator: "/", omittingEmptySubsequences: false).last ?? "")
     }
 
-    static func routes(controlPlane: ControlPlane) -> some HTTPResponder<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    static func routes(controlPlane: ControlPlane) -> some HTTPResponder<ControlRequestContext> {
+        let router = Router(context: ControlRequestContext.self)
         let handlers = LoginHandlers(controlPlane: controlPlane)
         router.get(RouterPath(pagePath)) { request, _ in try await handlers.page(request) }
         router.post(RouterPath(pagePath + "/sign-in")) { request, _ in try await handlers.signIn(request) }
@@ -70,11 +70,11 @@ public enum LoginWeb {
 
 /// Sends login paths to the login routes and everything else to the v4 API.
 struct LoginDispatchResponder<API: HTTPResponder, Login: HTTPResponder>: HTTPResponder
-where API.Context == BasicRequestContext, Login.Context == BasicRequestContext {
+where API.Context == ControlRequestContext, Login.Context == ControlRequestContext {
     let api: API
     let login: Login
 
-    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+    func respond(to request: Request, context: ControlRequestContext) async throws -> Response {
         if LoginWeb.handles(request.uri.path) {
             return try await login.respond(to: request, context: context)
         }
@@ -83,11 +83,11 @@ where API.Context == BasicRequestContext, Login.Context == BasicRequestContext {
 }
 
 /// Login failures as pages (or plain text for the poll), with the status of the error.
-struct LoginErrorResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == BasicRequestContext {
+struct LoginErrorResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == ControlRequestContext {
     let inner: Inner
     let logger: Logger
 
-    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+    func respond(to request: Request, context: ControlRequestContext) async throws -> Response {
         let isPoll = request.uri.path.hasPrefix(LoginWeb.storePath)
         func render(_ status: Int, _ title: String, _ message: String) -> Response {
             let status = HTTPResponse.Status(code: status)

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import SQLKit
+import TunnelCore
 
 /// Users, token rolling, origin certificates and login requests.
 extension SQLControlStore {
@@ -187,5 +188,45 @@ extension SQLControlStore {
         return LoginRequest(
             keyDigest: try row.decode(column: "key_digest", as: String.self), state: LoginRequest.State(rawValue: stateText) ?? .consumed,
             createdAt: try date(row, "created_at"), expiresAt: try date(row, "expires_at"), pem: try row.decode(column: "pem", as: String?.self))
+    }
+}
+
+/// Quick tunnels.
+extension SQLControlStore {
+    static let quickColumns: SQLQueryString = "tunnel_id, source_ip, hostname, created_at, expires_at"
+
+    public func insertQuickTunnel(_ quick: QuickTunnelRecord) async throws {
+        try await serialized {
+            try await database.raw("""
+                INSERT INTO quick_tunnels (\(Self.quickColumns))
+                VALUES (\(bind: quick.tunnelID.lowercasedString), \(bind: quick.sourceIP), \(bind: quick.hostname),
+                        \(bind: Self.micros(quick.createdAt)), \(bind: Self.micros(quick.expiresAt)))
+                """).run()
+        }
+    }
+
+    public func quickTunnels() async throws -> [QuickTunnelRecord] {
+        try await serialized {
+            try await database.raw("SELECT \(Self.quickColumns) FROM quick_tunnels ORDER BY created_at").all().map(Self.quick)
+        }
+    }
+
+    public func quickTunnel(id: UUID) async throws -> QuickTunnelRecord? {
+        try await serialized {
+            try await database.raw("SELECT \(Self.quickColumns) FROM quick_tunnels WHERE tunnel_id = \(bind: id.lowercasedString)").first().map(Self.quick)
+        }
+    }
+
+    public func deleteQuickTunnel(id: UUID) async throws -> Bool {
+        try await serialized {
+            let rows = try await database.raw("DELETE FROM quick_tunnels WHERE tunnel_id = \(bind: id.lowercasedString) RETURNING tunnel_id").all()
+            return !rows.isEmpty
+        }
+    }
+
+    static func quick(_ row: any SQLRow) throws -> QuickTunnelRecord {
+        QuickTunnelRecord(
+            tunnelID: try uuid(row, "tunnel_id"), sourceIP: try row.decode(column: "source_ip", as: String.self),
+            hostname: try row.decode(column: "hostname", as: String.self), createdAt: try date(row, "created_at"), expiresAt: try date(row, "expires_at"))
     }
 }

@@ -107,6 +107,16 @@ extension SQLControlStore {
                 """,
             ]
         },
+        Migration(version: 6, summary: "quick tunnels: source address, hostname, expiry") { _ in
+            [
+                """
+                CREATE TABLE quick_tunnels (
+                    tunnel_id TEXT PRIMARY KEY, source_ip TEXT NOT NULL, hostname TEXT NOT NULL UNIQUE,
+                    created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX quick_tunnels_source ON quick_tunnels (source_ip)",
+            ]
+        },
     ]
 
     /// The newest schema version this build knows.

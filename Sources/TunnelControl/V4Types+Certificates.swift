@@ -104,3 +104,29 @@ extension V4 {
         }
     }
 }
+
+extension V4 {
+    /// The answer of `POST /tunnel` (a quick tunnel), as cloudflared reads it.
+    public struct QuickTunnel: Codable, Hashable, Sendable {
+        public var id: String
+        public var name: String
+        public var hostname: String
+        public var accountTag: String
+        /// Standard base64 of the tunnel secret.
+        public var secret: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, hostname, secret
+            case accountTag = "account_tag"
+        }
+
+        /// Creates the answer.
+        public init(id: String, name: String, hostname: String, accountTag: String, secret: String) {
+            self.id = id
+            self.name = name
+            self.hostname = hostname
+            self.accountTag = accountTag
+            self.secret = secret
+        }
+    }
+}

@@ -44,6 +44,22 @@ public struct EdgeSetup: Sendable {
     public var loginPollHold: Duration = .seconds(50)
     /// How long a login may take.
     public var loginLifetime: Duration = .seconds(600)
+    /// Quick tunnels, `nil` when off.
+    public var quickTunnels: QuickTunnelSetup?
+}
+
+/// Quick tunnels as edge.yml sets them.
+public struct QuickTunnelSetup: Sendable, Hashable {
+    /// The domain of their hostnames.
+    public var domain: String
+    /// How many one address may hold.
+    public var perAddress: Int
+    /// How long one lives at most.
+    public var lifetime: Duration
+    /// How long one waits for its connector.
+    public var connectWithin: Duration
+    /// How long one waits for lost connections to come back.
+    public var reconnectWithin: Duration
 }
 
 
@@ -245,6 +261,20 @@ extension EdgeConfigFile {
         guard pollHold >= .seconds(1), pollHold <= .seconds(55) else { throw fail("login.pollHold", "must be 1s to 55s (clients give up on one poll after 60 s)") }
         let loginLifetime = try duration("login.lifetime", login?.lifetime, default: .seconds(600))
         guard loginLifetime >= .seconds(30) else { throw fail("login.lifetime", "must be at least 30s") }
+        var quick: QuickTunnelSetup?
+        if quickTunnels?.enabled ?? true {
+            let domain = (quickTunnels?.domain ?? "quick.localhost").lowercased()
+            guard domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains(" "), !domain.contains("/") else {
+                throw fail("quickTunnels.domain", "\(String(reflecting: domain)) is not a domain name (example: quick.example.com)")
+            }
+            let perAddress = quickTunnels?.perAddress ?? 10
+            guard perAddress >= 1 else { throw fail("quickTunnels.perAddress", "must be at least 1 (turn quick tunnels off with enabled: false)") }
+            quick = QuickTunnelSetup(
+                domain: domain, perAddress: perAddress,
+                lifetime: try duration("quickTunnels.lifetime", quickTunnels?.lifetime, default: .seconds(86_400)),
+                connectWithin: try duration("quickTunnels.connectWithin", quickTunnels?.connectWithin, default: .seconds(300)),
+                reconnectWithin: try duration("quickTunnels.reconnectWithin", quickTunnels?.reconnectWithin, default: .seconds(30)))
+        }
         return EdgeSetup(
             configuration: configuration, tunnels: tunnels, stateDirectory: stateDirectory,
             generatedCAPath: connectors?.certificate == nil ? generated?.caPath : nil, warnings: warnings,
@@ -253,7 +283,7 @@ extension EdgeConfigFile {
             recordGCAfter: recordGCAfter, recordGCEvery: recordGCEvery,
             apiRateLimit: rateLimitRequests == 0 ? nil : (rateLimitRequests, rateLimitWindow),
             dnsRoutesAsAddresses: routeAnswers == "address", loginOriginCA: loginOriginCA,
-            loginCertificateValidityDays: validityDays, loginPollHold: pollHold, loginLifetime: loginLifetime)
+            loginCertificateValidityDays: validityDays, loginPollHold: pollHold, loginLifetime: loginLifetime, quickTunnels: quick)
     }
 
     /// Loads a PEM chain and key; the error names the file and says what is wrong.

@@ -33,6 +33,25 @@ public struct EdgeConfigFile: Sendable, Hashable, Decodable {
     public var recordGC: RecordGC?
     /// `tunnelctl login`: the origin CA and how long certificates and logins last.
     public var login: Login?
+    /// Quick tunnels (`POST /tunnel` on the API listener).
+    public var quickTunnels: QuickTunnels?
+
+    /// Anonymous, short-lived tunnels for `tunnelctl tunnel --url` and cloudflared's
+    /// `--quick-service`. On by default (with the API).
+    public struct QuickTunnels: Sendable, Hashable, Decodable {
+        /// `false` turns them off. Default `true`.
+        public var enabled: Bool?
+        /// Their hostnames are `<four words>.<domain>`. Default `quick.localhost`.
+        public var domain: String?
+        /// Quick tunnels one source address may hold at once. Default 10.
+        public var perAddress: Int?
+        /// How long one lives at most, Go duration text. Default `24h`.
+        public var lifetime: String?
+        /// How long one waits for its connector, Go duration text. Default `5m`.
+        public var connectWithin: String?
+        /// How long one whose connections were lost waits for them, Go duration text. Default `30s`.
+        public var reconnectWithin: String?
+    }
 
     /// The login flow and the origin certificates it issues.
     public struct Login: Sendable, Hashable, Decodable {

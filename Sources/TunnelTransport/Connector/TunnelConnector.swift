@@ -84,7 +84,8 @@ public final class TunnelConnector: Service, Sendable {
     /// ``TunnelConnectorError``, e.g. a deleted tunnel). Cancellation closes everything at once.
     public func run() async throws {
         var machine = ConnectionSupervisorStateMachine(
-            haConnections: configuration.haConnections, edgeAddressCount: configuration.edgeAddresses.count, retries: configuration.retries)
+            haConnections: configuration.haConnections, edgeAddressCount: configuration.edgeAddresses.count, retries: configuration.retries,
+            registrationInterval: configuration.registrationInterval)
         if let message = ConnectionSupervisorStateMachine.cappedMessage(requested: configuration.haConnections, addresses: configuration.edgeAddresses.count) {
             logger.info("\(message)")
         }

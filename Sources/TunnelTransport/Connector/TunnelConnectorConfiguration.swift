@@ -66,6 +66,9 @@ public struct TunnelConnectorConfiguration: Sendable {
     public var pingInterval: Duration?
     /// How long a PING may stay unanswered before the connection is closed and retried. Default 10 s.
     public var pingTimeout: Duration
+    /// The pause between the staggered starts of connections 2 and later. Default 1 s, as
+    /// cloudflared; an embedder or a test on loopback may start them all at once with `.zero`.
+    public var registrationInterval: Duration
 
     /// The defaults cloudflared uses for the features list.
     public static let defaultFeatures = ["allow_remote_config", "serialized_headers", "support_datagram_v2", "support_quic_eof", "management_logs"]
@@ -85,8 +88,10 @@ public struct TunnelConnectorConfiguration: Sendable {
         localConfiguration: [UInt8]? = nil,
         rpcTimeout: Duration = .seconds(5),
         pingInterval: Duration? = .seconds(15),
-        pingTimeout: Duration = .seconds(10)
+        pingTimeout: Duration = .seconds(10),
+        registrationInterval: Duration = .seconds(1)
     ) {
+        self.registrationInterval = registrationInterval
         self.credentials = credentials
         self.edgeAddresses = edgeAddresses
         self.edgeTrustRoots = edgeTrustRoots

@@ -89,11 +89,13 @@ public final class TunnelMetricsServer: Service, Sendable {
     private let registry: PrometheusCollectorRegistry
     private let readiness: @Sendable () -> TunnelReadiness?
     private let logger: Logger
+    private let quickTunnelHostname: String
 
     /// The address the server listens on.
     public let localAddress: SocketAddress?
 
-    private init(server: Server, registry: PrometheusCollectorRegistry, readiness: @escaping @Sendable () -> TunnelReadiness?, logger: Logger) {
+    private init(server: Server, registry: PrometheusCollectorRegistry, readiness: @escaping @Sendable () -> TunnelReadiness?, quickTunnelHostname: String, logger: Logger) {
+        self.quickTunnelHostname = quickTunnelHostname
         self.server = server
         self.registry = registry
         self.readiness = readiness
@@ -106,10 +108,12 @@ public final class TunnelMetricsServer: Service, Sendable {
     /// - Parameters:
     ///   - configuration: Address and timeouts.
     ///   - registry: What `/metrics` serves.
+    ///   - quickTunnelHostname: What `/quicktunnel` reports (`{"hostname":"…"}`, empty for a
+    ///     named tunnel), as cloudflared's metrics server.
     ///   - readiness: What `/ready` reports; `nil` answers 503 with no connections.
     /// - Throws: The bind error (for example the port is in use).
     public static func bind(
-        _ configuration: Configuration, registry: PrometheusCollectorRegistry, logger: Logger = Logger(label: "tunnel.metrics"),
+        _ configuration: Configuration, registry: PrometheusCollectorRegistry, quickTunnelHostname: String = "", logger: Logger = Logger(label: "tunnel.metrics"),
         readiness: @escaping @Sendable () -> TunnelReadiness?
     ) async throws -> TunnelMetricsServer {
         let host = configuration.host == "localhost" ? "127.0.0.1" : configuration.host
@@ -128,7 +132,7 @@ public final class TunnelMetricsServer: Service, Sendable {
                             return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                         }
                     }
-                return TunnelMetricsServer(server: server, registry: registry, readiness: readiness, logger: logger)
+                return TunnelMetricsServer(server: server, registry: registry, readiness: readiness, quickTunnelHostname: quickTunnelHostname, logger: logger)
             } catch {
                 lastError = error
             }
@@ -194,6 +198,9 @@ public final class TunnelMetricsServer: Service, Sendable {
             return (.ok, "text/plain; version=0.0.4; charset=utf-8", ByteBuffer(bytes: bytes))
         case "/healthcheck":
             return (.ok, "text/plain; charset=utf-8", ByteBuffer(string: "OK\n"))
+        case "/quicktunnel":
+            let escaped = quickTunnelHostname.unicodeScalars.allSatisfy { $0.isASCII && $0 != "\"" && $0 != "\\" && $0.value >= 0x20 } ? quickTunnelHostname : ""
+            return (.ok, "application/json", ByteBuffer(string: "{\"hostname\":\"\(escaped)\"}\n"))
         case "/ready":
             let report = readiness()
             let ready = report?.readyConnections ?? 0

@@ -8,6 +8,12 @@ is checked against the envelope rules cloudflared applies (A2). Standard library
 
     cloudflared_api.py BASE_URL TOKEN ACCOUNT_ID lifecycle|errors|paginate N|route ZONE_ID
     cloudflared_api.py BASE_URL - - certpem CERT_PEM
+    cloudflared_api.py QUICK_SERVICE_URL - - quick
+
+`quick` asks for a quick tunnel as cloudflared 2026.8.2 does (management-api.md A7: POST
+{quick-service}/tunnel, empty body, Content-Type application/json, User-Agent cloudflared/VERSION)
+and checks the answer the way cloudflared reads it: JSON, result.id a UUID, result.secret standard
+base64, result.hostname and result.account_tag present; prints them.
 
 `certpem` reads a cert.pem as cloudflared does (credentials.md §1: Go's encoding/pem, the token
 JSON), checks it is in the layout login writes (§1.3), checks the origin certificate with openssl,
@@ -316,8 +322,52 @@ def certpem(base, path):
     return {'zoneID': fields['zoneID'], 'accountID': fields['accountID'], 'names': names, 'tunnels': len(tunnels)}
 
 
+def quick(base):
+    """cloudflared's quick_tunnel.go request and parsing. Go's client sends Content-Length: 0 for an
+    empty POST body and adds Accept-Encoding: gzip."""
+    url = urllib.parse.urlsplit(base.rstrip('/'))
+    cls = http.client.HTTPSConnection if url.scheme == 'https' else http.client.HTTPConnection
+    conn = cls(url.hostname, url.port, timeout=15)
+    conn.putrequest('POST', url.path + '/tunnel', skip_host=True, skip_accept_encoding=True)
+    conn.putheader('Host', url.netloc)
+    conn.putheader('User-Agent', f'cloudflared/{VERSION}')
+    conn.putheader('Content-Length', '0')
+    conn.putheader('Content-Type', 'application/json')
+    conn.putheader('Accept-Encoding', 'gzip')
+    conn.endheaders()
+    resp = conn.getresponse()
+    raw = resp.read()
+    if resp.getheader('Content-Encoding', '') == 'gzip':
+        raw = gzip.decompress(raw)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise CheckFailed(f'failed to unmarshal quick Tunnel: status {resp.status}, body {raw[:200]!r}')
+    # Go decodes keys case-insensitively into {success, result{id,name,hostname,account_tag,secret}, errors}.
+    result = {k.lower(): v for k, v in (data.get('result') or {}).items()}
+    check(resp.status == 200, f'status {resp.status}: {data}')
+    check(data.get('success') is True and data.get('errors') == [], f'envelope: {data}')
+    try:
+        tunnel_id = str(uuid.UUID(result.get('id', '')))
+    except ValueError:
+        raise CheckFailed(f'failed to parse quick Tunnel ID {result.get("id")!r}')
+    check(tunnel_id == result['id'], f'id not lowercase canonical: {result["id"]}')
+    secret = base64.b64decode(result.get('secret', ''), validate=True)
+    check(len(secret) >= 32, f'secret of {len(secret)} bytes')
+    check(result.get('hostname') and result.get('account_tag'), f'hostname/account_tag missing: {result}')
+    return {'id': tunnel_id, 'hostname': result['hostname'], 'account_tag': result['account_tag'], 'secret': result['secret']}
+
+
 def main():
     args = sys.argv[1:]
+    if len(args) == 4 and args[3] == 'quick':
+        try:
+            out = quick(args[0])
+        except (CheckFailed, OSError, ValueError, http.client.HTTPException) as e:
+            print(f'quick: {e}', file=sys.stderr)
+            sys.exit(1)
+        print(json.dumps(dict(out, scenario='quick', ok=True), sort_keys=True))
+        return
     if len(args) == 5 and args[3] == 'certpem':
         try:
             out = certpem(args[0], args[4])
