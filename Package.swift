@@ -298,6 +298,7 @@ let package = Package(
             name: "TunnelCLITests",
             dependencies: [
                 "TunnelCore", "TunnelTesting", "TunnelEdge", "TunnelTransport", "TunnelOrigin",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),

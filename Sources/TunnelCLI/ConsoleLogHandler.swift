@@ -1,17 +1,32 @@
 import Foundation
 import Logging
 
-/// Writes cloudflared-style console lines to standard error:
+/// Writes cloudflared-style console lines to standard error, one per event:
 /// `2026-11-26T15:04:05Z INF Registered tunnel connection connIndex=0 connection=… protocol=http2`
-/// (UTC timestamp, `DBG`/`INF`/`WRN`/`ERR`/`FTL`, message, metadata as sorted `key=value`).
+/// (UTC timestamp, `DBG`/`INF`/`WRN`/`ERR`/`FTL`, message, metadata as sorted `key=value`), or
+/// with `--log-format json` one JSON object per line with zerolog's keys (`level`, `time`,
+/// `message`, then the metadata), as cloudflared's `--output json` writes them.
 struct ConsoleLogHandler: LogHandler {
+    /// How lines look.
+    enum Format: String, CaseIterable, Sendable {
+        case text
+        case json
+    }
+
     var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
     var metadataProvider: Logger.MetadataProvider?
+    let format: Format
 
-    init(label: String, level: Logger.Level, metadataProvider: Logger.MetadataProvider? = nil) {
+    init(label: String, level: Logger.Level, format: Format = ConsoleLogHandler.environmentFormat, metadataProvider: Logger.MetadataProvider? = nil) {
         self.logLevel = level
+        self.format = format
         self.metadataProvider = metadataProvider
+    }
+
+    /// `TUNNEL_LOG_FORMAT`, for the lines written before the flags are read.
+    static var environmentFormat: Format {
+        ProcessInfo.processInfo.environment["TUNNEL_LOG_FORMAT"].flatMap { Format(rawValue: $0.lowercased()) } ?? .text
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -23,12 +38,50 @@ struct ConsoleLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let extra = event.metadata { merged.merge(extra) { $1 } }
+        if format == .json {
+            FileHandle.standardError.write(Data(Self.jsonLine(level: event.level, message: event.message.description, metadata: merged).utf8))
+            return
+        }
         var line = Self.timestamp(Date()) + " " + Self.abbreviation(event.level) + " " + event.message.description
         for key in merged.keys.sorted() {
             line += " \(key)=\(Self.format(merged[key]!))"
         }
         line += "\n"
         FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    /// One JSON object and a newline: `level`, `time`, `message`, then the metadata sorted.
+    static func jsonLine(level: Logger.Level, message: String, metadata: Logger.Metadata, date: Date = Date()) -> String {
+        let name: String
+        switch level {
+        case .trace, .debug: name = "debug"
+        case .info, .notice: name = "info"
+        case .warning: name = "warn"
+        case .error: name = "error"
+        case .critical: name = "fatal"
+        }
+        var fields = [("level", name), ("time", timestamp(date)), ("message", message)]
+        for key in metadata.keys.sorted() where !["level", "time", "message"].contains(key) {
+            fields.append((key, format(metadata[key]!, quoted: false)))
+        }
+        return "{" + fields.map { "\(quote($0.0)):\(quote($0.1))" }.joined(separator: ",") + "}\n"
+    }
+
+    /// A JSON string literal.
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     /// `DBG`, `INF`, `WRN`, `ERR` or `FTL`.
@@ -55,14 +108,15 @@ struct ConsoleLogHandler: LogHandler {
         }
     }
 
-    private static func format(_ value: Logger.Metadata.Value) -> String {
+    private static func format(_ value: Logger.Metadata.Value, quoted: Bool = true) -> String {
         let text: String
         switch value {
         case .string(let s): text = s
         case .stringConvertible(let s): text = s.description
-        case .array(let items): text = "[" + items.map(format).joined(separator: " ") + "]"
+        case .array(let items): text = "[" + items.map { format($0) }.joined(separator: " ") + "]"
         case .dictionary(let fields): text = "{" + fields.keys.sorted().map { "\($0)=\(format(fields[$0]!))" }.joined(separator: " ") + "}"
         }
+        guard quoted else { return text }
         return text.contains(" ") || text.isEmpty ? String(reflecting: text) : text
     }
 

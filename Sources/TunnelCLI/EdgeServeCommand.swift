@@ -72,11 +72,18 @@ struct EdgeServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "debug, info, warn or error (default: info).")
     var loglevel = "info"
 
+    @Option(name: .customLong("log-format"), help: "text (one line per event) or json (one JSON object per line) (default: text) (env: TUNNEL_LOG_FORMAT).")
+    var logFormat: String?
+
     func run() async throws {
         guard let level = ConsoleLogHandler.level(named: loglevel) else {
             throw ValidationError("--loglevel \(loglevel): use debug, info, warn or error")
         }
-        LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, level: level) }
+        let formatName = (logFormat ?? ProcessInfo.processInfo.environment["TUNNEL_LOG_FORMAT"] ?? "text").lowercased()
+        guard let format = ConsoleLogHandler.Format(rawValue: formatName) else {
+            throw ValidationError("--log-format \(formatName): use text or json")
+        }
+        LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, level: level, format: format) }
         let logger = Logger(label: "tunnelctl.edge")
         FileDescriptorLimit.raiseToHardLimit()
 

@@ -54,6 +54,9 @@ struct TunnelRunOptions: ParsableArguments {
     @Option(name: .long, help: "debug, info, warn, error or fatal (default: info) (env: TUNNEL_LOGLEVEL).")
     var loglevel: String?
 
+    @Option(name: .customLong("log-format"), help: "text (one cloudflared-style line per event) or json (one JSON object per line, for log shippers) (default: text) (env: TUNNEL_LOG_FORMAT).")
+    var logFormat: String?
+
     @Option(name: .customLong("edge-ip-version"), help: "4, 6 or auto: which --edge IP literals to dial (default: auto) (env: TUNNEL_EDGE_IP_VERSION).")
     var edgeIPVersion: String?
 
@@ -80,6 +83,7 @@ struct TunnelRunOptions: ParsableArguments {
         var values = outer.map { try? $0.commandLine(over: nil) }.flatMap { $0 } ?? [:]
         func set(_ name: String, _ value: String?) { if let value { values[name] = .string(value) } }
         set("credentials-file", credentialsFile)
+        set("log-format", logFormat)
         set("credentials-contents", credentialsContents)
         set("token", token)
         set("token-file", tokenFile)
@@ -160,7 +164,11 @@ struct TunnelRunCommand: AsyncParsableCommand {
 
         let levelName = settings.string("loglevel") ?? "info"
         let level = ConsoleLogHandler.level(named: levelName) ?? .info
-        LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, level: level) }
+        guard let format = ConsoleLogHandler.Format(rawValue: (settings.string("log-format") ?? "text").lowercased()) else {
+            earlyLogger.error("--log-format must be text or json, not \(String(reflecting: settings.string("log-format") ?? ""))")
+            throw ExitCode.failure
+        }
+        LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, level: level, format: format) }
         let logger = Logger(label: "tunnelctl")
         if ConsoleLogHandler.level(named: levelName) == nil {
             logger.error("Failed to parse log level \"\(levelName)\", using \"info\" instead")

@@ -71,6 +71,7 @@ public struct SettingDefinition: Sendable, Hashable {
         .init("origincert", .string, env: ["TUNNEL_ORIGIN_CERT"]),
         .init("api-url", .string, env: ["TUNNEL_API_URL"], default: .string("https://api.cloudflare.com/client/v4")),
         .init("loglevel", .string, env: ["TUNNEL_LOGLEVEL"], default: .string("info")),
+        .init("log-format", .string, env: ["TUNNEL_LOG_FORMAT"], default: .string("text")),
         .init("transport-loglevel", .string, env: ["TUNNEL_PROTO_LOGLEVEL", "TUNNEL_TRANSPORT_LOGLEVEL"], default: .string("info")),
         .init("logfile", .string, env: ["TUNNEL_LOGFILE"]),
         .init("log-directory", .string, env: ["TUNNEL_LOGDIRECTORY"]),
