@@ -306,6 +306,7 @@ let package = Package(
                 "TunnelCore", "TunnelTesting", "TunnelEdge", "TunnelTransport", "TunnelOrigin",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -36,6 +36,7 @@ struct TunnelCommand: AsyncParsableCommand {
         subcommands: [
             LoginCommand.self, TunnelCreateCommand.self, TunnelListCommand.self, TunnelInfoCommand.self, TunnelDeleteCommand.self,
             TunnelCleanupCommand.self, TunnelTokenCommand.self, TunnelRouteCommand.self, TunnelRunCommand.self, TunnelIngressCommand.self,
+            TunnelDiagCommand.self,
         ]
     )
 
