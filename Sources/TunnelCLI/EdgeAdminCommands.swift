@@ -281,7 +281,10 @@ struct EdgeAuditCommand: AsyncParsableCommand {
                 guard let found = try await controlPlane.store.account(idOrName: account) else { throw ControlPlaneError.accountNotFound(account) }
                 accountID = found.id
             } else {
-                let accounts = try await controlPlane.store.accounts()
+                // The internal account of quick tunnels is only the default when it is alone.
+                let all = try await controlPlane.store.accounts()
+                let named = all.filter { !ControlPlane.isQuickTunnelAccount($0) }
+                let accounts = named.isEmpty ? all : named
                 guard accounts.count == 1 else {
                     throw ValidationError(accounts.isEmpty ? "there are no accounts yet" : "this edge has \(accounts.count) accounts: name one with --account")
                 }

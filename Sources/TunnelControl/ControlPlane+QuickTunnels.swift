@@ -50,7 +50,7 @@ extension ControlPlane {
         guard Self.isValidZoneName(settings.domain) else {
             throw ControlPlaneError.invalidRequest("quick tunnel domain \(String(reflecting: settings.domain)) is not a domain name (example: quick.example.com)")
         }
-        let name = "quick-tunnels-" + settings.domain
+        let name = Self.quickTunnelAccountPrefix + settings.domain
         var account = try await store.account(idOrName: name)
         if account == nil {
             let created = Account(id: Self.randomTag(), name: name, createdAt: Date())
@@ -64,6 +64,13 @@ extension ControlPlane {
         quickState.withLock { $0 = QuickTunnelState(settings: settings, accountID: account.id, zoneID: zone.id) }
         try? await refreshDNS()
     }
+
+    /// Whether an account is the internal one holding quick tunnels (`quick-tunnels-<domain>`).
+    public static func isQuickTunnelAccount(_ account: Account) -> Bool {
+        account.name.hasPrefix(quickTunnelAccountPrefix)
+    }
+
+    static let quickTunnelAccountPrefix = "quick-tunnels-"
 
     /// The quick-tunnel settings in force, `nil` when they are off.
     public var quickTunnelSettings: QuickTunnelSettings? { quickState.withLock { $0?.settings } }
