@@ -175,7 +175,9 @@ let package = Package(
         .executableTarget(
             name: "TunnelLoad",
             dependencies: [
-                "TunnelCore", "TunnelTransport", "TunnelOrigin", "TunnelControl",
+                "TunnelCore", "TunnelTransport", "TunnelOrigin", "TunnelControl", "TunnelTesting",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TunnelCore
 
 /// Writes cloudflared-style console lines to standard error, one per event:
 /// `2026-11-26T15:04:05Z INF Registered tunnel connection connIndex=0 connection=… protocol=http2`
@@ -64,24 +65,7 @@ struct ConsoleLogHandler: LogHandler {
         for key in metadata.keys.sorted() where !["level", "time", "message"].contains(key) {
             fields.append((key, format(metadata[key]!, quoted: false)))
         }
-        return "{" + fields.map { "\(quote($0.0)):\(quote($0.1))" }.joined(separator: ",") + "}\n"
-    }
-
-    /// A JSON string literal.
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        return GoJSON.object(fields) + "\n"
     }
 
     /// `DBG`, `INF`, `WRN`, `ERR` or `FTL`.

@@ -171,15 +171,8 @@ public struct QuickTunnelReaper: Service {
 
     /// Sweeps until graceful shutdown.
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await controlPlane.reapQuickTunnels()
-                } catch {
-                    logger.error("cannot remove quick tunnels", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: interval)
-            }
+        await sweepUntilGracefulShutdown(every: interval, logger: logger, failure: "cannot remove quick tunnels") {
+            try await controlPlane.reapQuickTunnels()
         }
     }
 }

@@ -71,15 +71,23 @@ public struct DNSRecordCollector: Service {
 
     /// Sweeps until graceful shutdown.
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await controlPlane.collectDNSRecords(unregisteredFor: unregisteredFor)
-                } catch {
-                    logger.error("cannot remove the records of quiet tunnels", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: interval)
+        await sweepUntilGracefulShutdown(every: interval, logger: logger, failure: "cannot remove the records of quiet tunnels") {
+            try await controlPlane.collectDNSRecords(unregisteredFor: unregisteredFor)
+        }
+    }
+}
+
+/// Runs `sweep` now and then every `interval` until graceful shutdown (or cancellation); a
+/// failed sweep is logged as `failure` and tried again at the next interval.
+func sweepUntilGracefulShutdown(every interval: Duration, logger: Logger, failure: String, _ sweep: @escaping @Sendable () async throws -> Void) async {
+    await cancelWhenGracefulShutdown {
+        while !Task.isCancelled {
+            do {
+                try await sweep()
+            } catch {
+                logger.error("\(failure)", metadata: ["error": "\(error)"])
             }
+            try? await Task.sleep(for: interval)
         }
     }
 }

@@ -60,6 +60,15 @@ public struct QuickTunnelSetup: Sendable, Hashable {
     public var connectWithin: Duration
     /// How long one waits for lost connections to come back.
     public var reconnectWithin: Duration
+
+    /// Creates a setup.
+    public init(domain: String, perAddress: Int, lifetime: Duration, connectWithin: Duration, reconnectWithin: Duration) {
+        self.domain = domain
+        self.perAddress = perAddress
+        self.lifetime = lifetime
+        self.connectWithin = connectWithin
+        self.reconnectWithin = reconnectWithin
+    }
 }
 
 

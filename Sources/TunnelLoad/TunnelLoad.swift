@@ -8,13 +8,23 @@ import TunnelCore
 import TunnelOrigin
 import TunnelTransport
 
-/// `tunnel-load`: many tunnels against one edge, for the scale benchmark and the test of the
-/// running-tunnel limit. Creates tunnels through the control-plane API, runs one in-process
-/// connector per tunnel, and prints one JSON line of measurements on standard output.
+/// `tunnel-load`: load and endurance runs that need a process of their own, each printing one
+/// JSON line of measurements on standard output.
 @main
 struct TunnelLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tunnel-load",
+        abstract: "Load and endurance runs against real edges and tunnels; each prints its measurements as JSON.",
+        subcommands: [TunnelLoadScale.self, TunnelLoadEmbedCycles.self],
+        defaultSubcommand: TunnelLoadScale.self)
+}
+
+/// `tunnel-load scale` (the default): many tunnels against one edge, for the scale benchmark and
+/// the test of the running-tunnel limit. Creates tunnels through the control-plane API, runs one
+/// in-process connector per tunnel, and prints one JSON line of measurements on standard output.
+struct TunnelLoadScale: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scale",
         abstract: "Create N tunnels through the API and connect them all to an edge; print timings as JSON.",
         discussion: """
             Steps, each timed: create --tunnels tunnels (API create latency), connect them with \

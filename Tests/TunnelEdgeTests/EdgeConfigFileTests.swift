@@ -48,6 +48,49 @@ struct EdgeConfigFileTests {
         #expect(tunnel.secret.bytes.count == 34)
     }
 
+    @Test("login and quickTunnels: the documented values, defaults, paths relative to edge.yml, bad values named")
+    func loginAndQuickTunnels() throws {
+        let scratch = try Scratch()
+        let example = try scratch.write("edge.yml", try String(contentsOf: Self.packageRoot.appendingPathComponent("Docs/edge.example.yml"), encoding: .utf8))
+        let documented = try EdgeConfigFile(contentsOfFile: example).setup(configPath: example)
+        #expect(documented.loginOriginCA == nil && documented.loginCertificateValidityDays == 3653)
+        #expect(documented.loginPollHold == .seconds(50) && documented.loginLifetime == .seconds(600))
+        #expect(documented.quickTunnels == QuickTunnelSetup(domain: "quick.localhost", perAddress: 10, lifetime: .seconds(86_400), connectWithin: .seconds(300), reconnectWithin: .seconds(30)))
+
+        let custom = try scratch.write("custom.yml", """
+            stateDirectory: state
+            login:
+              originCA: {certificate: ca/origin.pem, key: ca/origin.key}
+              certificateValidityDays: 30
+              pollHold: 2s
+            quickTunnels: {domain: Quick.Example.com, perAddress: 1, lifetime: 1h}
+            """)
+        let setup = try EdgeConfigFile(contentsOfFile: custom).setup(configPath: custom)
+        #expect(setup.loginOriginCA?.certificate == scratch.path + "/ca/origin.pem" && setup.loginOriginCA?.key == scratch.path + "/ca/origin.key")
+        #expect(setup.loginCertificateValidityDays == 30 && setup.loginPollHold == .seconds(2))
+        #expect(setup.quickTunnels?.domain == "quick.example.com" && setup.quickTunnels?.perAddress == 1 && setup.quickTunnels?.lifetime == .seconds(3600))
+        let off = try scratch.write("off.yml", "stateDirectory: state\nquickTunnels: {enabled: false}\n")
+        #expect(try EdgeConfigFile(contentsOfFile: off).setup(configPath: off).quickTunnels == nil)
+
+        for (yaml, key) in [
+            ("login: {originCA: {certificate: a.pem}}", "login.originCA"),
+            ("login: {certificateValidityDays: 0}", "login.certificateValidityDays"),
+            ("login: {pollHold: 90s}", "login.pollHold"),
+            ("login: {lifetime: 5s}", "login.lifetime"),
+            ("quickTunnels: {domain: nodot}", "quickTunnels.domain"),
+            ("quickTunnels: {perAddress: 0}", "quickTunnels.perAddress"),
+            ("quickTunnels: {lifetime: soon}", "quickTunnels.lifetime"),
+        ] {
+            let path = try scratch.write("bad.yml", "stateDirectory: state\n" + yaml + "\n")
+            #expect(throws: EdgeConfigError.self, "\(yaml)") { try EdgeConfigFile(contentsOfFile: path).setup(configPath: path) }
+            do {
+                _ = try EdgeConfigFile(contentsOfFile: path).setup(configPath: path)
+            } catch {
+                #expect(error.description.contains(key), "\(yaml): \(error)")
+            }
+        }
+    }
+
     @Test("no file: loopback listeners on 7844 and 8080, a generated CA reused on the next start")
     func embeddedDefault() throws {
         let scratch = try Scratch()

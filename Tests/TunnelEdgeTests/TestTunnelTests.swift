@@ -41,35 +41,4 @@ struct TestTunnelTests {
             try await withTestTunnel { _ in throw Planned() }
         }
     }
-
-    @Test("100 in a row: file descriptors, threads and the ports come back to where they started")
-    func hundredInARow() async throws {
-        // The first run creates the process-wide event loops and thread pools.
-        _ = try await withTestTunnel { tunnel in try await tunnel.client.get("/").status }
-        let descriptors = Self.openDescriptors()
-        let threads = Self.threads()
-        var lastVisitorPort = 0
-        for _ in 0..<100 {
-            lastVisitorPort = try await withTestTunnel { tunnel throws -> Int in
-                let status = try await tunnel.client.get("/").status
-                #expect(status == .ok)
-                return Int(tunnel.url.split(separator: ":").last ?? "") ?? 0
-            }
-        }
-        #expect(Self.openDescriptors() <= descriptors + 2, "descriptors: \(descriptors) before, \(Self.openDescriptors()) after")
-        #expect(Self.threads() <= threads + 1, "threads: \(threads) before, \(Self.threads()) after")
-        // The last visitor listener is closed: its port can be bound again.
-        let again = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: lastVisitorPort).get()
-        try await again.close()
-    }
-
-    static func openDescriptors() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
-    }
-
-    static func threads() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
-    }
 }

@@ -5,9 +5,9 @@ import Foundation
 #endif
 
 /// Small JSON helpers that reproduce what cloudflared's Go encoder writes and reads.
-enum GoJSON {
+public enum GoJSON {
     /// A JSON string literal escaped as Go's `encoding/json` does (HTML-safe: `<`, `>`, `&`).
-    static func quote(_ string: String) -> String {
+    public static func quote(_ string: String) -> String {
         var out = "\""
         for scalar in string.unicodeScalars {
             switch scalar {
@@ -34,7 +34,7 @@ enum GoJSON {
     }
 
     /// A compact object with keys in the given order.
-    static func object(_ fields: [(String, String)]) -> String {
+    public static func object(_ fields: [(String, String)]) -> String {
         "{" + fields.map { "\(quote($0.0)):\(quote($0.1))" }.joined(separator: ",") + "}"
     }
 
