@@ -33,7 +33,7 @@ struct TunnelRunOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Edge address host:port; repeatable. Without it the edge is found by DNS SRV discovery (env: TUNNEL_EDGE, comma-separated).", valueName: "host:port"))
     var edge: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("PEM CA certificates the edge certificate must chain to. Required for now (env: TUNNEL_CACERT).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("PEM CA certificates the edge certificate must chain to, instead of the default: the system's roots plus Cloudflare's public roots, as cloudflared (env: TUNNEL_CACERT). A self-hosted edge's generated ca.pem goes here.", valueName: "path"))
     var cacert: String?
 
     @Option(name: .customLong("ha-connections"), help: "Number of connections to the edge (default: 4).")

@@ -239,6 +239,14 @@ struct TunnelConnectionLoopbackTests {
             await #expect(throws: TunnelTLSError.untrustedCertificate(serverName: "h2.cftunnel.com")) {
                 _ = try await EdgeDialer.connect(host: "127.0.0.1", port: port, configuration: .init(trustRoots: [other.caCertificate]))
             }
+            // No --cacert: the system pool plus Cloudflare's roots, which never sign a test edge...
+            #expect(CloudflareEdgeRoots.certificates.count == 3)
+            await #expect(throws: TunnelTLSError.untrustedCertificate(serverName: "h2.cftunnel.com")) {
+                _ = try await EdgeDialer.connect(host: "127.0.0.1", port: port, configuration: .init(trustRoots: CloudflareEdgeRoots.certificates, trustSystemRoots: true))
+            }
+            // ... while extra roots beside the system pool are trusted.
+            let connection = try await EdgeDialer.connect(host: "127.0.0.1", port: port, configuration: .init(trustRoots: [self.pki.caCertificate], trustSystemRoots: true))
+            await connection.close()
             await #expect(throws: TunnelTLSError.serverNameMismatch(serverName: "other.example")) {
                 _ = try await EdgeDialer.connect(
                     host: "127.0.0.1", port: port, configuration: .init(trustRoots: [self.pki.caCertificate], serverName: "other.example"))

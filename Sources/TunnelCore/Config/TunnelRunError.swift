@@ -8,7 +8,6 @@ public struct TunnelRunError: Error, Hashable, Sendable, CustomStringConvertible
         case tunnelNameNeedsAPI(String)
         case credentials(CredentialsError)
         case configuration(ConfigurationError)
-        case missingCACert
         case unreadableCACert(path: String, reason: String)
         case invalidEdge(String)
         case unsupportedProtocol(String)
@@ -42,8 +41,6 @@ public struct TunnelRunError: Error, Hashable, Sendable, CustomStringConvertible
     public static func credentials(_ error: CredentialsError, file: String = #fileID, line: Int = #line) -> Self { .init(.credentials(error), file: file, line: line) }
     /// The configuration (file, flags, environment) is invalid.
     public static func configuration(_ error: ConfigurationError, file: String = #fileID, line: Int = #line) -> Self { .init(.configuration(error), file: file, line: line) }
-    /// No `--cacert`.
-    public static func missingCACert(file: String = #fileID, line: Int = #line) -> Self { .init(.missingCACert, file: file, line: line) }
     /// `--cacert` cannot be read as PEM certificates.
     public static func unreadableCACert(path: String, reason: String, file: String = #fileID, line: Int = #line) -> Self { .init(.unreadableCACert(path: path, reason: reason), file: file, line: line) }
     /// An `--edge` value that is not `host:port`.
@@ -73,8 +70,6 @@ public struct TunnelRunError: Error, Hashable, Sendable, CustomStringConvertible
             return error.description
         case .configuration(let error):
             return error.description
-        case .missingCACert:
-            return "--cacert is required: tunnelctl has no bundled edge root certificates yet. Pass --cacert FILE (env TUNNEL_CACERT) with the PEM CA that signed your edge's certificate."
         case .unreadableCACert(let path, let reason):
             return "cannot load the edge CA certificates from --cacert \(path): \(reason). Pass a PEM file holding one or more CERTIFICATE blocks."
         case .invalidEdgeIPVersion(let value):

@@ -198,7 +198,7 @@ public final class TunnelConnector: Service, Sendable {
         do {
             connection = try await EdgeDialer.connect(
                 host: address.host, port: address.port,
-                configuration: .init(trustRoots: configuration.edgeTrustRoots, serverName: configuration.edgeServerName))
+                configuration: .init(trustRoots: configuration.edgeTrustRoots, trustSystemRoots: configuration.edgeTrustsSystemRoots, serverName: configuration.edgeServerName))
         } catch let error as TunnelTLSError {
             return .dial("TLS handshake with the edge at \(address) failed: \(error)")
         } catch {

@@ -69,6 +69,9 @@ public struct TunnelConnectorConfiguration: Sendable {
     /// The pause between the staggered starts of connections 2 and later. Default 1 s, as
     /// cloudflared; an embedder or a test on loopback may start them all at once with `.zero`.
     public var registrationInterval: Duration
+    /// Trust the system's root pool besides ``edgeTrustRoots`` (no `--cacert`: the system pool
+    /// plus ``CloudflareEdgeRoots``, as cloudflared). Default `false`: only ``edgeTrustRoots``.
+    public var edgeTrustsSystemRoots: Bool
 
     /// The defaults cloudflared uses for the features list.
     public static let defaultFeatures = ["allow_remote_config", "serialized_headers", "support_datagram_v2", "support_quic_eof", "management_logs"]
@@ -89,9 +92,11 @@ public struct TunnelConnectorConfiguration: Sendable {
         rpcTimeout: Duration = .seconds(5),
         pingInterval: Duration? = .seconds(15),
         pingTimeout: Duration = .seconds(10),
-        registrationInterval: Duration = .seconds(1)
+        registrationInterval: Duration = .seconds(1),
+        edgeTrustsSystemRoots: Bool = false
     ) {
         self.registrationInterval = registrationInterval
+        self.edgeTrustsSystemRoots = edgeTrustsSystemRoots
         self.credentials = credentials
         self.edgeAddresses = edgeAddresses
         self.edgeTrustRoots = edgeTrustRoots

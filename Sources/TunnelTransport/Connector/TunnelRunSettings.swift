@@ -96,16 +96,24 @@ public struct TunnelRunSettings: Sendable {
             }
         }
 
-        guard let caPath = settings.string("cacert"), !caPath.isEmpty else { throw .missingCACert() }
-        let expandedCA = locator.expand(caPath)
+        // Without --cacert, as cloudflared: the system pool plus Cloudflare's public roots.
+        // With it, only the CAs it names.
         let roots: [NIOSSLCertificate]
-        do {
-            roots = try NIOSSLCertificate.fromPEMFile(expandedCA)
-        } catch {
-            let reason = FileManager.default.fileExists(atPath: expandedCA) ? "not a PEM certificate file (\(error))" : "no such file"
-            throw .unreadableCACert(path: expandedCA, reason: reason)
+        let trustSystemRoots: Bool
+        if let caPath = settings.string("cacert"), !caPath.isEmpty {
+            let expandedCA = locator.expand(caPath)
+            do {
+                roots = try NIOSSLCertificate.fromPEMFile(expandedCA)
+            } catch {
+                let reason = FileManager.default.fileExists(atPath: expandedCA) ? "not a PEM certificate file (\(error))" : "no such file"
+                throw .unreadableCACert(path: expandedCA, reason: reason)
+            }
+            guard !roots.isEmpty else { throw .unreadableCACert(path: expandedCA, reason: "no CERTIFICATE block found") }
+            trustSystemRoots = false
+        } else {
+            roots = CloudflareEdgeRoots.certificates
+            trustSystemRoots = true
         }
-        guard !roots.isEmpty else { throw .unreadableCACert(path: expandedCA, reason: "no CERTIFICATE block found") }
 
         let metricsText = settings.string("metrics") ?? TunnelMetricsServer.Configuration.defaultAddress
         guard let metrics = TunnelMetricsServer.Configuration(address: metricsText) else { throw .invalidMetricsAddress(metricsText) }
@@ -141,7 +149,8 @@ public struct TunnelRunSettings: Sendable {
             version: version,
             features: TunnelConnectorConfiguration.defaultFeatures + settings.stringList("features").filter { !TunnelConnectorConfiguration.defaultFeatures.contains($0) },
             localConfiguration: local,
-            rpcTimeout: settings.duration("rpc-timeout") ?? .seconds(5))
+            rpcTimeout: settings.duration("rpc-timeout") ?? .seconds(5),
+            edgeTrustsSystemRoots: trustSystemRoots)
         self.ingress = ingress
         self.credentialsSource = found.source
         self.warnings = warnings

@@ -12,6 +12,9 @@ public enum EdgeDialer {
         public var serverName: String
         /// CAs the edge chain must verify against (cloudflared `--cacert`: only these, no system pool).
         public var trustRoots: [NIOSSLCertificate]
+        /// Trust the system's root pool too, with ``trustRoots`` added to it: what cloudflared
+        /// does without `--cacert` (with ``CloudflareEdgeRoots``). Default `false`.
+        public var trustSystemRoots: Bool
         /// TCP connect timeout. Default 15 s.
         public var connectTimeout: TimeAmount
         /// TLS handshake timeout, counted after the TCP connect. Default 15 s.
@@ -22,12 +25,14 @@ public enum EdgeDialer {
         /// A configuration trusting `trustRoots`; other fields default as documented.
         public init(
             trustRoots: [NIOSSLCertificate],
+            trustSystemRoots: Bool = false,
             serverName: String = "h2.cftunnel.com",
             connectTimeout: TimeAmount = .seconds(15),
             handshakeTimeout: TimeAmount = .seconds(15),
             connection: EdgeConnection.Configuration = .init()
         ) {
             self.trustRoots = trustRoots
+            self.trustSystemRoots = trustSystemRoots
             self.serverName = serverName
             self.connectTimeout = connectTimeout
             self.handshakeTimeout = handshakeTimeout
@@ -48,7 +53,12 @@ public enum EdgeDialer {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> EdgeConnection {
         var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .certificates(configuration.trustRoots)
+        if configuration.trustSystemRoots {
+            tls.trustRoots = .default
+            tls.additionalTrustRoots = [.certificates(configuration.trustRoots)]
+        } else {
+            tls.trustRoots = .certificates(configuration.trustRoots)
+        }
         tls.certificateVerification = .fullVerification
         tls.minimumTLSVersion = .tlsv12
         tls.applicationProtocols = []  // cloudflared sends no ALPN extension
