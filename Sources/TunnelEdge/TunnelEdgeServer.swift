@@ -240,7 +240,7 @@ public final class TunnelEdgeServer: Service, Sendable {
         } catch {
             if handler.live == nil {
                 // Garbage, a failed TLS handshake, a wrong RPC or refused credentials: say why.
-                logger.warning("dropped connector connection before registration", metadata: ["origin": "\(remote)", "reason": "\(error)"])
+                logger.warning("dropped connector connection before registration", metadata: ["origin": "\(remote)", "reason": "\(connection.prefaceFailure ?? "\(error)")"])
             } else if let live = handler.live {
                 logger.info("connector connection ended", metadata: [
                     "tunnel": "\(live.tunnelID.lowercasedString)", "connIndex": "\(live.connIndex)", "origin": "\(remote)", "reason": "\(error)",

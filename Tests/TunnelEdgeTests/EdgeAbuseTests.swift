@@ -31,6 +31,14 @@ struct EdgeAbuseTests {
             let connectorGarbage = try await Self.tool(["garbage", "\(edge.connectorPort)"])
             #expect(connectorGarbage.contains { $0.hasPrefix("closed") })
 
+            // TLS, then bytes that cannot be a connector's HTTP/2 server preface: closed at once
+            // (not at the registration timeout), with the reason logged.
+            for kind in ["random", "http1", "client_preface", "settings_ack"] {
+                let lines = try await Self.tool(["connector_garbage", "\(edge.connectorPort)", edge.pki.caPath, kind])
+                let seconds = lines.last.flatMap { $0.hasPrefix("closed after ") ? Double($0.dropFirst("closed after ".count)) : nil }
+                #expect((seconds ?? 99) < 1, "\(kind): \(lines)")
+            }
+
             // Garbage to the visitor port: 400 and closed.
             let visitorGarbage = try await Self.tool(["garbage", "\(edge.visitorPort)"])
             #expect(visitorGarbage.contains { $0.hasPrefix("closed reply=b'HTTP/1.1 400") }, "\(visitorGarbage)")

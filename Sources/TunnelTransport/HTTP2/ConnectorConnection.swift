@@ -68,7 +68,13 @@ public final class ConnectorConnection: Sendable {
     let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>
     let configuration: Configuration
 
-    private init(core: HTTP2ConnectionCore, multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>, configuration: Configuration) {
+    /// Why the connection was closed before HTTP/2 started: its first bytes were not a
+    /// connector's server preface (``ServerPrefaceCheck``).
+    public var prefaceFailure: String? { prefaceCheck.reason.withLock { $0 } }
+    let prefaceCheck: PrefaceFailure
+
+    private init(core: HTTP2ConnectionCore, multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>, configuration: Configuration, prefaceCheck: PrefaceFailure) {
+        self.prefaceCheck = prefaceCheck
         self.core = core
         self.multiplexer = multiplexer
         self.configuration = configuration
@@ -81,6 +87,10 @@ public final class ConnectorConnection: Sendable {
         http2.connection.initialSettings = configuration.settings
         http2.connection.targetWindowSize = configuration.connectionWindowSize
         http2.stream.targetWindowSize = configuration.streamWindowSize
+        // Garbage or a peer in the wrong role is closed at once, not at the registration timeout.
+        let prefaceCheck = ServerPrefaceCheck()
+        try channel.pipeline.syncOperations.addHandler(prefaceCheck)
+        let prefaceFailure = prefaceCheck.failure
         // The connector never opens streams (push is off); refuse any it tries.
         let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(
             mode: .client,
@@ -95,7 +105,7 @@ public final class ConnectorConnection: Sendable {
             answersGoAway: false
         )
         try channel.pipeline.syncOperations.addHandler(ConnectionFrameHandler(core: core))
-        return ConnectorConnection(core: core, multiplexer: multiplexer, configuration: configuration)
+        return ConnectorConnection(core: core, multiplexer: multiplexer, configuration: configuration, prefaceCheck: prefaceFailure)
     }
 
     /// Opens the control stream (3.1: `GET /` with `cf-cloudflared-proxy-connection-upgrade:

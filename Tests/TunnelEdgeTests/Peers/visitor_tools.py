@@ -4,6 +4,10 @@
   rapid_reset PORT HOSTNAME COUNT         HTTP/2 HEADERS + RST_STREAM pairs (CVE-2023-44487); prints how
                                           many were sent before the edge closed the connection
   garbage PORT [tls]                      random bytes to a port; prints what came back
+  connector_garbage PORT CA KIND          a TLS connection to the connector port (verified against CA) that
+                                          sends KIND (random, http1, client_preface, settings_ack) instead of
+                                          a connector's HTTP/2 server preface; prints "closed after S" or
+                                          "open after S" (nothing within 12 s)
   slowloris PORT                          an HTTP/1.1 head that never completes; prints seconds until closed
   idle PORT HOSTNAME                      one keep-alive request, then silence; prints seconds until the edge closes
   ws_h2 PORT HOSTNAME                     WebSocket over HTTP/2 (RFC 8441 extended CONNECT, h2c): sends a
@@ -87,6 +91,29 @@ def garbage(port, tls=False):
     except (ConnectionResetError, socket.timeout) as error:
         print(f"error {type(error).__name__}")
     print(f"closed reply={got[:12]!r}")
+
+
+def connector_garbage(port, ca, kind):
+    payloads = {
+        "random": os.urandom(4096),
+        "http1": b"GET / HTTP/1.1\r\nHost: h2.cftunnel.com\r\n\r\n",
+        "client_preface": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+        "settings_ack": b"\x00\x00\x00\x04\x01\x00\x00\x00\x00",
+    }
+    context = ssl.create_default_context(cafile=ca)
+    tls = context.wrap_socket(socket.create_connection(("127.0.0.1", int(port))), server_hostname="h2.cftunnel.com")
+    started = time.monotonic()
+    tls.sendall(payloads[kind])
+    tls.settimeout(12)
+    state = "closed"
+    try:
+        while tls.recv(65536):
+            pass
+    except socket.timeout:
+        state = "open"
+    except (ssl.SSLError, ConnectionResetError, OSError):
+        pass
+    print(f"{state} after {time.monotonic() - started:.3f}")
 
 
 def slowloris(port):
@@ -218,6 +245,8 @@ if __name__ == "__main__":
         rapid_reset(*args)
     elif command == "garbage":
         garbage(*args)
+    elif command == "connector_garbage":
+        connector_garbage(*args)
     elif command == "slowloris":
         slowloris(*args)
     elif command == "idle":
