@@ -265,8 +265,7 @@ struct EdgeAuditCommand: AsyncParsableCommand {
             if let date = V4.parseTimestamp(since) {
                 filter.since = date
             } else if let duration = try? GoDuration.parse(since) {
-                let (seconds, attoseconds) = duration.components
-                filter.since = Date().addingTimeInterval(-(Double(seconds) + Double(attoseconds) / 1e18))
+                filter.since = Date().addingTimeInterval(-duration.timeInterval)
             } else {
                 throw ValidationError("--since \(since): use a duration (24h, 90m) or an RFC 3339 time")
             }

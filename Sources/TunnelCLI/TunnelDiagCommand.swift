@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TunnelControl
 import TunnelCore
 import TunnelOrigin
 
@@ -44,7 +45,7 @@ struct TunnelDiagCommand: AsyncParsableCommand {
             withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         }
         versions += "system \(field(system.sysname)) \(field(system.release)) \(field(system.machine))\n"
-        versions += "collected \(V4Timestamp.format(now))\n"
+        versions += "collected \(V4.timestamp(now))\n"
         archive.add("versions.txt", text: versions)
 
         let loaded = try? LoadedConfiguration.load(explicitPath: tunnel.options.config)
@@ -107,13 +108,6 @@ struct TunnelDiagCommand: AsyncParsableCommand {
         } catch {
             return nil
         }
-    }
-}
-
-/// RFC 3339 in UTC, for the archive.
-enum V4Timestamp {
-    static func format(_ date: Date) -> String {
-        date.formatted(.iso8601)
     }
 }
 

@@ -2,7 +2,6 @@ public import Foundation
 public import Hummingbird
 import Logging
 import NIOCore
-import Synchronization
 import TunnelCore
 
 /// The Cloudflare-v4-compatible HTTP API of the control plane, as Hummingbird routes under
@@ -366,24 +365,17 @@ struct QueryParameters: Sendable {
 /// A fixed-window request counter per API token.
 final class RateLimiter: Sendable {
     let limit: ControlAPI.RateLimit
-    private let windows = Mutex<[String: (start: ContinuousClock.Instant, count: Int)]>([:])
+    private let counter: FixedWindowCounter
 
-    init(_ limit: ControlAPI.RateLimit) { self.limit = limit }
+    init(_ limit: ControlAPI.RateLimit) {
+        self.limit = limit
+        counter = FixedWindowCounter(window: limit.window)
+    }
 
     /// Counts a request of `token`; throws 429 with the seconds left in the window when over.
     func admit(_ token: String) throws {
-        let now = ContinuousClock.now
-        let wait: Duration? = windows.withLock { windows in
-            var window = windows[token] ?? (now, 0)
-            if now - window.start >= limit.window { window = (now, 0) }
-            window.count += 1
-            windows[token] = window
-            if windows.count > 100_000 { windows = windows.filter { now - $0.value.start < limit.window } }
-            return window.count > limit.requests ? limit.window - (now - window.start) : nil
-        }
-        if let wait {
-            let seconds = max(1, Int(wait.components.seconds) + (wait.components.attoseconds > 0 ? 1 : 0))
-            throw ControlPlaneError.rateLimited(retryAfter: seconds)
+        if let wait = counter.add(token, limit: limit.requests) {
+            throw ControlPlaneError.rateLimited(retryAfter: FixedWindowCounter.retryAfter(wait))
         }
     }
 }

@@ -56,7 +56,6 @@ struct LoginState: Sendable {
     var waiters: [String: [UUID: Waiter]] = [:]
     /// Keyed by the SHA-256 of the cookie value.
     var sessions: [String: BrowserSession] = [:]
-    var failures: [String: (start: ContinuousClock.Instant, count: Int)] = [:]
 }
 
 /// A cert.pem as issued by a login: the PEM text (private key, origin certificate, token
@@ -157,30 +156,20 @@ extension ControlPlane {
     /// Checks a user's password (bcrypt, off the event loops). Unknown users cost the same
     /// time as known ones; failures per name are limited (``LoginSettings/signInAttempts``).
     public func signIn(name: String, password: String) async throws -> User {
-        let settings = loginSettings
+        let attempts = loginSettings.signInAttempts
         let key = name.lowercased()
-        let now = ContinuousClock.now
-        let window = Duration.seconds(900)
-        let blockedFor: Duration? = loginState.withLock { state in
-            guard let failures = state.failures[key], now - failures.start < window, failures.count >= settings.signInAttempts else { return nil }
-            return window - (now - failures.start)
+        if let wait = signInFailures.reached(key, limit: attempts) {
+            throw ControlPlaneError.rateLimited(retryAfter: FixedWindowCounter.retryAfter(wait))
         }
-        if let blockedFor { throw ControlPlaneError.rateLimited(retryAfter: max(1, Int(blockedFor.components.seconds))) }
         let found = name.count <= 64 && password.utf8.count <= 256 ? try await store.user(name: name) : nil
         let hash = found?.passwordHash ?? Self.unknownUserHash
         let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
         guard matches, let user = found?.user else {
-            loginState.withLock { state in
-                var failures = state.failures[key] ?? (now, 0)
-                if now - failures.start >= window { failures = (now, 0) }
-                failures.count += 1
-                state.failures[key] = failures
-                if state.failures.count > 10_000 { state.failures = state.failures.filter { now - $0.value.start < window } }
-            }
+            _ = signInFailures.add(key, limit: attempts)
             logger.notice("sign-in refused", metadata: ["user": "\(name.prefix(64))"])
             throw ControlPlaneError.signInFailed()
         }
-        _ = loginState.withLock { $0.failures.removeValue(forKey: key) }
+        signInFailures.reset(key)
         return user
     }
 
@@ -288,7 +277,7 @@ extension ControlPlane {
         // Used and expired keys are remembered for a day, so that a replay is told what happened.
         _ = try await store.purgeLogins(before: now.addingTimeInterval(-86_400))
         let request = try await store.beginLogin(LoginRequest(
-            keyDigest: digest, state: .pending, createdAt: now, expiresAt: now.addingTimeInterval(Self.seconds(loginSettings.lifetime))))
+            keyDigest: digest, state: .pending, createdAt: now, expiresAt: now.addingTimeInterval(loginSettings.lifetime.timeInterval)))
         if request.state == .consumed { throw ControlPlaneError.loginUsed() }
         if request.expiresAt <= now { throw ControlPlaneError.loginExpired() }
         return request
@@ -394,9 +383,5 @@ extension ControlPlane {
             return woken
         }
         for continuation in continuations { continuation.resume() }
-    }
-
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        TimeInterval(duration.components.seconds) + TimeInterval(duration.components.attoseconds) / 1e18
     }
 }

@@ -95,7 +95,7 @@ extension ControlPlane {
         guard let id = UUID(tunnelIDString: tunnel.id) else { throw ControlPlaneError.storage("created a tunnel without an ID") }
         let now = Date()
         try await store.insertQuickTunnel(QuickTunnelRecord(
-            tunnelID: id, sourceIP: sourceIP, hostname: hostname, createdAt: now, expiresAt: now.addingTimeInterval(Self.seconds(state.settings.lifetime))))
+            tunnelID: id, sourceIP: sourceIP, hostname: hostname, createdAt: now, expiresAt: now.addingTimeInterval(state.settings.lifetime.timeInterval)))
         _ = try await routeDNS(accountID: state.accountID, zoneID: state.zoneID, tunnelID: id, hostname: hostname, overwrite: false, actor: actor)
         logger.info("quick tunnel created", metadata: ["tunnel": "\(tunnel.id)", "hostname": "\(hostname)", "source": "\(sourceIP)"])
         return V4.QuickTunnel(id: tunnel.id, name: tunnel.name, hostname: hostname, accountTag: state.accountID, secret: secret.base64)
@@ -115,9 +115,9 @@ extension ControlPlane {
             } else if liveConnectionCount(tunnelID: quick.tunnelID) == 0 {
                 if tunnel == nil || tunnel?.deletedAt != nil {
                     reason = "deleted"
-                } else if let inactive = tunnel?.lastInactiveAt, now.timeIntervalSince(inactive) >= Self.seconds(settings.reconnectWithin) {
+                } else if let inactive = tunnel?.lastInactiveAt, now.timeIntervalSince(inactive) >= settings.reconnectWithin.timeInterval {
                     reason = "connector gone"
-                } else if tunnel?.lastActiveAt == nil, now.timeIntervalSince(quick.createdAt) >= Self.seconds(settings.connectWithin) {
+                } else if tunnel?.lastActiveAt == nil, now.timeIntervalSince(quick.createdAt) >= settings.connectWithin.timeInterval {
                     reason = "no connector came"
                 }
             }
@@ -136,11 +136,7 @@ extension ControlPlane {
             _ = try await deleteTunnel(accountID: state.accountID, id: quick.tunnelID, cascade: true, actor: "quick")
         }
         for record in try await store.tunnelRoutes() where record.tunnelID == quick.tunnelID {
-            guard try await store.deleteDNSRecord(id: record.id) else { continue }
-            routes.withLock { table in table?.set(record.name, nil) }
-            try await store.appendAudit(AuditEvent(
-                accountID: state.accountID, at: Date(), action: .recordRemoved, actor: "quick", tunnelID: quick.tunnelID,
-                metadata: ["hostname": record.name, "type": record.type, "content": record.content, "reason": "quick tunnel \(reason)"]))
+            try await forgetRecord(record, auditAccountID: state.accountID, actor: "quick", reason: "quick tunnel \(reason)")
         }
         _ = try await store.deleteQuickTunnel(id: quick.tunnelID)
         try? await refreshDNS()

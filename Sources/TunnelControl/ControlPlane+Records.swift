@@ -102,10 +102,23 @@ extension ControlPlane {
     public func deleteRecord(accountID: String, zoneID: String, id: String, actor: String) async throws {
         let zone = try await ownedZone(zoneID, accountID: accountID)
         guard let record = try await store.dnsRecord(id: id), record.zoneID == zone.id else { throw ControlPlaneError.recordNotFound(id) }
-        _ = try await store.deleteDNSRecord(id: id)
-        routes.withLock { table in table?.set(record.name, nil) }
-        try await store.appendAudit(AuditEvent(accountID: accountID, at: Date(), action: .recordRemoved, actor: actor, tunnelID: record.tunnelID, metadata: ["hostname": record.name, "type": record.type, "content": record.content, "reason": "deleted"]))
+        try await forgetRecord(record, auditAccountID: accountID, actor: actor, reason: "deleted")
         try await refreshDNS()
+    }
+
+    /// Removes a record from the store and the routing table, with a `dns.record_removed`
+    /// audit event in `auditAccountID`'s log (none when `nil`); returns whether it was there.
+    /// The caller rebuilds the DNS snapshot once it is done (``refreshDNS()``).
+    @discardableResult
+    func forgetRecord(_ record: DNSRecord, auditAccountID: String?, actor: String, reason: String, at date: Date = Date()) async throws -> Bool {
+        guard try await store.deleteDNSRecord(id: record.id) else { return false }
+        routes.withLock { table in table?.set(record.name, nil) }
+        if let auditAccountID {
+            try await store.appendAudit(AuditEvent(
+                accountID: auditAccountID, at: date, action: .recordRemoved, actor: actor, tunnelID: record.tunnelID,
+                metadata: ["hostname": record.name, "type": record.type, "content": record.content, "reason": reason]))
+        }
+        return true
     }
 
     static func normalizedName(_ name: String) -> String {

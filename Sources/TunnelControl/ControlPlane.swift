@@ -85,6 +85,8 @@ public final class ControlPlane: Sendable {
     let dns = Mutex<(settings: DNSSettings?, snapshot: DNSZoneData?)>((nil, nil))
     /// The origin CA, login settings, polls waiting for an approval and browser sessions.
     let loginState = Mutex(LoginState())
+    /// Failed sign-ins per user name, in 15-minute windows.
+    let signInFailures = FixedWindowCounter(window: .seconds(900))
     /// Quick tunnels' settings and account; `nil` while they are off.
     let quickState = Mutex<QuickTunnelState?>(nil)
 

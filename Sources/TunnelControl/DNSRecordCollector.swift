@@ -11,7 +11,7 @@ extension ControlPlane {
     /// never touched. Returns the removed records.
     @discardableResult
     public func collectDNSRecords(unregisteredFor period: Duration, now: Date = Date()) async throws -> [DNSRecord] {
-        let seconds = Double(period.components.seconds) + Double(period.components.attoseconds) / 1e18
+        let seconds = period.timeInterval
         var removed: [DNSRecord] = []
         for record in try await store.tunnelRoutes() {
             guard let tunnelID = record.tunnelID else { continue }
@@ -30,15 +30,9 @@ extension ControlPlane {
                     continue
                 }
             }
-            guard try await store.deleteDNSRecord(id: record.id) else { continue }
+            let reason = tunnel?.deletedAt == nil ? "unregistered since \(V4.timestamp(quietSince))" : "tunnel deleted"
+            guard try await forgetRecord(record, auditAccountID: tunnel?.accountID, actor: "gc", reason: reason, at: now) else { continue }
             removed.append(record)
-            if let tunnel {
-                try await store.appendAudit(AuditEvent(
-                    accountID: tunnel.accountID, at: now, action: .recordRemoved, actor: "gc", tunnelID: tunnelID,
-                    metadata: ["hostname": record.name, "type": record.type, "content": record.content,
-                               "reason": tunnel.deletedAt == nil ? "unregistered since \(V4.timestamp(quietSince))" : "tunnel deleted"]))
-            }
-            routes.withLock { table in table?.set(record.name, nil) }
             logger.info("removed the record of a quiet tunnel", metadata: ["hostname": "\(record.name)", "tunnel": "\(tunnelID.lowercasedString)"])
         }
         if !removed.isEmpty { try await refreshDNS() }

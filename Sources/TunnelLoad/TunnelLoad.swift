@@ -180,8 +180,7 @@ struct TunnelLoadScale: AsyncParsableCommand {
     }
 
     func seconds(_ duration: Duration) -> Double {
-        let (whole, attoseconds) = duration.components
-        return (Double(whole) + Double(attoseconds) / 1e18 * 1).rounded(toPlaces: 3)
+        duration.timeInterval.rounded(toPlaces: 3)
     }
 
     func summary(_ durations: [Duration]) -> [String: Double] {

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import TunnelCore
 import TunnelTesting
 
 /// `tunnel-load embed-cycles`: `withTestTunnel` (edge, connector with 4 connections, in-process
@@ -43,7 +44,7 @@ struct TunnelLoadEmbedCycles: AsyncParsableCommand {
                 try? await channel.close()
             }
         }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.timeInterval
         let report: [String: Any] = [
             "cycles": count, "failed_requests": failures, "seconds": seconds, "ms_per_cycle": seconds * 1000 / Double(max(count, 1)),
             "descriptors_before": descriptorsBefore, "descriptors_after": Self.entries("/proc/self/fd"),

@@ -105,6 +105,12 @@ public enum GoDuration {
 }
 
 extension Duration {
+    /// The duration in seconds, as `Date` arithmetic and JSON reports want it.
+    public var timeInterval: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
     /// The duration in whole nanoseconds (saturating).
     var totalNanoseconds: Int64 {
         let (seconds, attoseconds) = components
