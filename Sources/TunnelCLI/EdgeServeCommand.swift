@@ -132,12 +132,9 @@ struct EdgeServeCommand: AsyncParsableCommand {
             do {
                 let ca = try setup.loginOriginCA.map { try OriginCA(certificatePath: $0.certificate, keyPath: $0.key) }
                     ?? OriginCA.loadOrCreate(in: setup.stateDirectory)
-                controlPlane.configureLogin(ca: ca, settings: LoginSettings(
-                    certificateValidityDays: setup.loginCertificateValidityDays, pollHold: setup.loginPollHold, lifetime: setup.loginLifetime))
+                controlPlane.configureLogin(ca: ca, settings: setup.login)
                 if let quick = setup.quickTunnels {
-                    try await controlPlane.configureQuickTunnels(QuickTunnelSettings(
-                        domain: quick.domain, perAddress: quick.perAddress, lifetime: quick.lifetime,
-                        connectWithin: quick.connectWithin, reconnectWithin: quick.reconnectWithin))
+                    try await controlPlane.configureQuickTunnels(quick)
                 }
             } catch {
                 Self.fail("\(error)")

@@ -6,34 +6,7 @@ import X509
 import NIOPosix
 import Synchronization
 public import TunnelCore
-
-/// How logins and the origin certificates they issue behave.
-public struct LoginSettings: Sendable, Hashable {
-    /// How long an issued origin certificate is valid, in days. Default 3653 (10 years with their leap days).
-    public var certificateValidityDays: Int
-    /// How long a poll (`GET /login-store/{key}`) is held waiting for the approval before it
-    /// is answered 404. Default 50 s: cloudflared's client gives up on one request after 60 s.
-    public var pollHold: Duration
-    /// How long after the sign-in page was first opened a login may still be approved and
-    /// collected. Default 10 minutes.
-    public var lifetime: Duration
-    /// How long a browser stays signed in. Default 15 minutes.
-    public var sessionLifetime: Duration
-    /// The bcrypt cost of new password hashes (log2 rounds). Default 12.
-    public var passwordCost: UInt8
-    /// Failed sign-ins per user name per 15 minutes before sign-in is refused with 429. Default 5.
-    public var signInAttempts: Int
-
-    /// Creates settings; every value has the default above.
-    public init(certificateValidityDays: Int = 3653, pollHold: Duration = .seconds(50), lifetime: Duration = .seconds(600), sessionLifetime: Duration = .seconds(900), passwordCost: UInt8 = 12, signInAttempts: Int = 5) {
-        self.certificateValidityDays = certificateValidityDays
-        self.pollHold = pollHold
-        self.lifetime = lifetime
-        self.sessionLifetime = sessionLifetime
-        self.passwordCost = passwordCost
-        self.signInAttempts = signInAttempts
-    }
-}
+public import TunnelEdge
 
 /// A signed-in browser: who, and the token its forms must carry.
 struct BrowserSession: Sendable {

@@ -3,34 +3,7 @@ import Logging
 public import ServiceLifecycle
 import Synchronization
 public import TunnelCore
-
-/// Quick tunnels: anonymous, short-lived tunnels that `tunnelctl tunnel --url URL` and
-/// `cloudflared tunnel --quick-service http://EDGE --url URL` ask for with `POST /tunnel`
-/// (management-api.md A7, edge-protocol.md §10).
-public struct QuickTunnelSettings: Sendable, Hashable {
-    /// The domain of quick hostnames (`<four words>.<domain>`). Default `quick.localhost`:
-    /// `*.localhost` resolves to the loopback address, so a local edge's quick tunnels open in
-    /// a browser or curl as they are.
-    public var domain: String
-    /// Quick tunnels one source address may hold at once. Default 10.
-    public var perAddress: Int
-    /// How long a quick tunnel lives at most. Default 24 h.
-    public var lifetime: Duration
-    /// How long a quick tunnel waits for its connector's first connection. Default 5 minutes.
-    public var connectWithin: Duration
-    /// How long a quick tunnel whose connections were lost (not unregistered) waits for them
-    /// to come back. Default 30 s. A connector that unregisters takes its tunnel with it at once.
-    public var reconnectWithin: Duration
-
-    /// Creates settings; every value has the default above.
-    public init(domain: String = "quick.localhost", perAddress: Int = 10, lifetime: Duration = .seconds(86_400), connectWithin: Duration = .seconds(300), reconnectWithin: Duration = .seconds(30)) {
-        self.domain = domain.lowercased()
-        self.perAddress = perAddress
-        self.lifetime = lifetime
-        self.connectWithin = connectWithin
-        self.reconnectWithin = reconnectWithin
-    }
-}
+public import TunnelEdge
 
 /// Where quick tunnels live: their settings and the internal account holding them.
 struct QuickTunnelState: Sendable {

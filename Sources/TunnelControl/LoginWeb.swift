@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import TunnelCore
+import TunnelEdge
 
 /// The login flow's web side, on the control plane's API listener:
 ///

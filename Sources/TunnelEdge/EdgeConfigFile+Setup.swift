@@ -38,37 +38,10 @@ public struct EdgeSetup: Sendable {
     public var dnsRoutesAsAddresses: Bool
     /// The origin CA's certificate and key files from edge.yml; `nil`: the state directory's.
     public var loginOriginCA: (certificate: String, key: String)?
-    /// How long issued origin certificates are valid, in days.
-    public var loginCertificateValidityDays: Int = 3653
-    /// How long a login poll is held.
-    public var loginPollHold: Duration = .seconds(50)
-    /// How long a login may take.
-    public var loginLifetime: Duration = .seconds(600)
+    /// Origin certificate validity and the login's timings.
+    public var login = LoginSettings()
     /// Quick tunnels, `nil` when off.
-    public var quickTunnels: QuickTunnelSetup?
-}
-
-/// Quick tunnels as edge.yml sets them.
-public struct QuickTunnelSetup: Sendable, Hashable {
-    /// The domain of their hostnames.
-    public var domain: String
-    /// How many one address may hold.
-    public var perAddress: Int
-    /// How long one lives at most.
-    public var lifetime: Duration
-    /// How long one waits for its connector.
-    public var connectWithin: Duration
-    /// How long one waits for lost connections to come back.
-    public var reconnectWithin: Duration
-
-    /// Creates a setup.
-    public init(domain: String, perAddress: Int, lifetime: Duration, connectWithin: Duration, reconnectWithin: Duration) {
-        self.domain = domain
-        self.perAddress = perAddress
-        self.lifetime = lifetime
-        self.connectWithin = connectWithin
-        self.reconnectWithin = reconnectWithin
-    }
+    public var quickTunnels: QuickTunnelSettings?
 }
 
 
@@ -270,7 +243,7 @@ extension EdgeConfigFile {
         guard pollHold >= .seconds(1), pollHold <= .seconds(55) else { throw fail("login.pollHold", "must be 1s to 55s (clients give up on one poll after 60 s)") }
         let loginLifetime = try duration("login.lifetime", login?.lifetime, default: .seconds(600))
         guard loginLifetime >= .seconds(30) else { throw fail("login.lifetime", "must be at least 30s") }
-        var quick: QuickTunnelSetup?
+        var quick: QuickTunnelSettings?
         if quickTunnels?.enabled ?? true {
             let domain = (quickTunnels?.domain ?? "quick.localhost").lowercased()
             guard domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains(" "), !domain.contains("/") else {
@@ -278,7 +251,7 @@ extension EdgeConfigFile {
             }
             let perAddress = quickTunnels?.perAddress ?? 10
             guard perAddress >= 1 else { throw fail("quickTunnels.perAddress", "must be at least 1 (turn quick tunnels off with enabled: false)") }
-            quick = QuickTunnelSetup(
+            quick = QuickTunnelSettings(
                 domain: domain, perAddress: perAddress,
                 lifetime: try duration("quickTunnels.lifetime", quickTunnels?.lifetime, default: .seconds(86_400)),
                 connectWithin: try duration("quickTunnels.connectWithin", quickTunnels?.connectWithin, default: .seconds(300)),
@@ -292,7 +265,7 @@ extension EdgeConfigFile {
             recordGCAfter: recordGCAfter, recordGCEvery: recordGCEvery,
             apiRateLimit: rateLimitRequests == 0 ? nil : (rateLimitRequests, rateLimitWindow),
             dnsRoutesAsAddresses: routeAnswers == "address", loginOriginCA: loginOriginCA,
-            loginCertificateValidityDays: validityDays, loginPollHold: pollHold, loginLifetime: loginLifetime, quickTunnels: quick)
+            login: LoginSettings(certificateValidityDays: validityDays, pollHold: pollHold, lifetime: loginLifetime), quickTunnels: quick)
     }
 
     /// Loads a PEM chain and key; the error names the file and says what is wrong.

@@ -8,6 +8,7 @@ import Synchronization
 import Testing
 @testable import TunnelControl
 import TunnelCore
+import TunnelEdge
 import X509
 
 /// The login flow through Hummingbird's test client against a real SQLite store: the pages,

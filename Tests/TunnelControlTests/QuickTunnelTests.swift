@@ -5,6 +5,7 @@ import NIOCore
 import Testing
 @testable import TunnelControl
 import TunnelCore
+import TunnelEdge
 
 /// Quick tunnels through Hummingbird's test client against a real SQLite store: what
 /// `POST /tunnel` answers, the route it adds, the per-address limit and the reaping.

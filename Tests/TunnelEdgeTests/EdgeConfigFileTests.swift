@@ -53,9 +53,9 @@ struct EdgeConfigFileTests {
         let scratch = try Scratch()
         let example = try scratch.write("edge.yml", try String(contentsOf: Self.packageRoot.appendingPathComponent("Docs/edge.example.yml"), encoding: .utf8))
         let documented = try EdgeConfigFile(contentsOfFile: example).setup(configPath: example)
-        #expect(documented.loginOriginCA == nil && documented.loginCertificateValidityDays == 3653)
-        #expect(documented.loginPollHold == .seconds(50) && documented.loginLifetime == .seconds(600))
-        #expect(documented.quickTunnels == QuickTunnelSetup(domain: "quick.localhost", perAddress: 10, lifetime: .seconds(86_400), connectWithin: .seconds(300), reconnectWithin: .seconds(30)))
+        #expect(documented.loginOriginCA == nil && documented.login.certificateValidityDays == 3653)
+        #expect(documented.login.pollHold == .seconds(50) && documented.login.lifetime == .seconds(600))
+        #expect(documented.quickTunnels == QuickTunnelSettings(domain: "quick.localhost", perAddress: 10, lifetime: .seconds(86_400), connectWithin: .seconds(300), reconnectWithin: .seconds(30)))
 
         let custom = try scratch.write("custom.yml", """
             stateDirectory: state
@@ -67,7 +67,7 @@ struct EdgeConfigFileTests {
             """)
         let setup = try EdgeConfigFile(contentsOfFile: custom).setup(configPath: custom)
         #expect(setup.loginOriginCA?.certificate == scratch.path + "/ca/origin.pem" && setup.loginOriginCA?.key == scratch.path + "/ca/origin.key")
-        #expect(setup.loginCertificateValidityDays == 30 && setup.loginPollHold == .seconds(2))
+        #expect(setup.login.certificateValidityDays == 30 && setup.login.pollHold == .seconds(2))
         #expect(setup.quickTunnels?.domain == "quick.example.com" && setup.quickTunnels?.perAddress == 1 && setup.quickTunnels?.lifetime == .seconds(3600))
         let off = try scratch.write("off.yml", "stateDirectory: state\nquickTunnels: {enabled: false}\n")
         #expect(try EdgeConfigFile(contentsOfFile: off).setup(configPath: off).quickTunnels == nil)
