@@ -11,8 +11,7 @@ extension Handlers {
         let reference = V4.AccountReference(id: token.accountID, name: account?.name ?? "")
         var zones = try await controlPlane.store.zones(accountID: token.accountID)
         if let name = query["name"] { zones = zones.filter { $0.name == ControlPlane.normalizedName(name) } }
-        let items = zones.dropFirst((page - 1) * perPage).prefix(perPage).map { V4.ZoneObject(id: $0.id, name: $0.name, account: reference) }
-        return ControlAPI.json(Page(items: Array(items), page: page, perPage: perPage, totalCount: zones.count))
+        return ControlAPI.json(Page(slicing: zones.map { V4.ZoneObject(id: $0.id, name: $0.name, account: reference) }, page: page, perPage: perPage))
     }
 
     /// `POST /zones/{zone}/cert_pem`: a cert.pem for the zone, its token acting for the same
@@ -29,8 +28,7 @@ extension Handlers {
         let query = QueryParameters(request.uri.query)
         let (page, perPage) = try query.paging(defaultPerPage: 100)
         let records = try await controlPlane.originCertificates(accountID: token.accountID, zoneID: query["zone_id"])
-        let items = records.dropFirst((page - 1) * perPage).prefix(perPage).map(V4.OriginCertificateObject.init)
-        return ControlAPI.json(Page(items: Array(items), page: page, perPage: perPage, totalCount: records.count))
+        return ControlAPI.json(Page(slicing: records.map(V4.OriginCertificateObject.init), page: page, perPage: perPage))
     }
 
     /// `GET /certificates/{id}`.

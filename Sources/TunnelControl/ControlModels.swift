@@ -185,6 +185,13 @@ public struct Page<Item: Sendable>: Sendable {
     }
 }
 
+extension Page {
+    /// One page of a list held in memory.
+    init(slicing all: [Item], page: Int, perPage: Int) {
+        self.init(items: Array(all.dropFirst((page - 1) * perPage).prefix(perPage)), page: page, perPage: perPage, totalCount: all.count)
+    }
+}
+
 /// What an audit event records.
 public enum AuditAction: String, Hashable, Sendable, Codable, CaseIterable {
     /// A connector connection registered.

@@ -378,15 +378,16 @@ public final class ControlPlane: Sendable {
 
     // MARK: Helpers
 
-    /// 32 lowercase hex digits: account, zone and token IDs (Cloudflare's tag format).
-    /// `bytes` random bytes as URL-safe base64 without padding (tokens, passwords, cookies).
-    static func randomSecret(bytes count: Int) -> String {
+    /// `bytes` random bytes as URL-safe base64, without padding unless `padded` (tokens,
+    /// passwords, cookies; login keys keep cloudflared's padding).
+    static func randomSecret(bytes count: Int, padded: Bool = false) -> String {
         var generator = SystemRandomNumberGenerator()
         let random = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Base64.encode(random).replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let text = Base64.encode(random).replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        return padded ? text : text.replacingOccurrences(of: "=", with: "")
     }
 
+    /// 32 lowercase hex digits: account, zone and token IDs (Cloudflare's tag format).
     static func randomTag() -> String {
         var generator = SystemRandomNumberGenerator()
         return hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })

@@ -36,9 +36,7 @@ public struct LoginClient: Sendable {
         var callback = callbackURL ?? origin + LoginWeb.storePath
         if !callback.hasSuffix("/") { callback += "/" }
         self.callbackURL = callback
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        self.key = Base64.encode(bytes).replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        self.key = ControlPlane.randomSecret(bytes: 32, padded: true)
         self.userAgent = userAgent
         self.httpClient = httpClient
     }

@@ -109,7 +109,7 @@ struct LoginCommandTests {
         let certPath = setup.sandbox.pki.directory.appendingPathComponent("ci/cert.pem").path
 
         let wrongZone = try setup.sandbox.run(["login", "--api-url", api, "--api-token", token, "--zone", "nowhere.test", "--origincert", certPath])
-        #expect(wrongZone.status == 1 && wrongZone.stderr.contains("has no zone nowhere.test (its zones: example.test, second.test)"))
+        #expect(wrongZone.status == 1 && wrongZone.stderr.contains("has no zone nowhere.test (its zones: example.test, second.test)"), "status \(wrongZone.status): \(wrongZone.stdout)\(wrongZone.stderr)")
         let wrongToken = try setup.sandbox.run(["login", "--api-url", api, "--api-token", "not-a-token", "--zone", "second.test", "--origincert", certPath])
         #expect(wrongToken.status == 1 && wrongToken.stderr.contains("refused the API token"))
         #expect(!FileManager.default.fileExists(atPath: certPath))
