@@ -235,6 +235,7 @@ let package = Package(
             name: "TunnelConnectionTests",
             dependencies: [
                 "TunnelTransport",
+                "TunnelTesting",
                 "TunnelCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -267,9 +267,14 @@ struct EdgeServeCommand: AsyncParsableCommand {
     }
 
     /// Prints a one-line error to standard error and exits 1.
+    ///
+    /// `_exit`, not `exit`: this may run while HTTP clients and event loops still have threads,
+    /// and `exit`'s atexit handlers and static destructors racing them could end the process
+    /// with a signal instead of status 1. Buffered output is flushed first.
     static func fail(_ message: String) -> Never {
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        Foundation.exit(1)
+        fflush(nil)
+        _exit(1)
     }
 
     /// `127.0.0.1:7844` / `[::1]:7844`, for addresses tunnelctl prints.

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
+import TunnelTransport
 
 /// One visitor exchange channel speaking HTTP/1 parts: a whole HTTP/1.1 connection, or one
 /// HTTP/2 stream behind `HTTP2FramePayloadToHTTP1ServerCodec`.
@@ -58,6 +59,7 @@ enum VisitorConnection: Sendable {
         }
         let goAwayState = VisitorGoAwayWatcher.State()
         try sync.addHandler(VisitorGoAwayWatcher(state: goAwayState))
+        try sync.addHandler(HTTP2FrameAligningHandler(expectsClientPreface: true))
         let management = NIOHTTP2ServerConnectionManagementHandler(
             eventLoop: channel.eventLoop,
             configuration: .init(maxIdleTime: limits.idleTimeout.timeAmount, maxAge: nil, maxGraceTime: nil, keepalive: nil))

@@ -25,6 +25,7 @@ final class TunnelStreamState: Sendable {
     var snapshot: Flags { self.flags.withLock { $0 } }
 }
 
+
 /// Reads the inbound frames of one stream; owned by whoever reads the stream (one task at a time).
 final class StreamFrameReader: @unchecked Sendable {
     // Unchecked: the iterator is used by one consumer at a time, which the public types
