@@ -56,7 +56,6 @@ let package = Package(
             name: "TunnelTransport",
             dependencies: [
                 "TunnelCore",
-                "TunnelOrigin",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -75,6 +74,10 @@ let package = Package(
             name: "TunnelOrigin",
             dependencies: [
                 "TunnelCore",
+                "TunnelTransport",
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

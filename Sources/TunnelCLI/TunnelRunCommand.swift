@@ -5,6 +5,7 @@ import NIOCore
 import Prometheus
 import ServiceLifecycle
 import TunnelCore
+import TunnelOrigin
 import TunnelTransport
 import UnixSignals
 

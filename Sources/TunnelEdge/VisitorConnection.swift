@@ -106,14 +106,6 @@ extension VisitorLimits.HTTP2Limits {
     }
 }
 
-extension Duration {
-    /// The duration as a NIO `TimeAmount` (nanosecond precision).
-    var timeAmount: TimeAmount {
-        let (seconds, attoseconds) = components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
 /// Carries raw bytes as HTTP body parts, both ways, once a connection has been upgraded.
 final class RawBytesBridge: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer

@@ -2,6 +2,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import TunnelTransport
 
 /// Binds the visitor listeners. The clear-text one speaks HTTP/1.1, or HTTP/2 when the
 /// visitor opens with the HTTP/2 preface (prior knowledge, "h2c"); the TLS one chooses by ALPN

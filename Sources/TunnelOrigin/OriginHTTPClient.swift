@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOPosix
 import NIOSSL
 public import TunnelCore
+import TunnelTransport
 
 /// Sends HTTP/1.1 requests to origins and streams the responses back, keeping idle
 /// connections per ``OriginEndpoint`` for reuse (cloudflared's `keepAliveConnections` /
@@ -227,7 +228,7 @@ public final class OriginHTTPClient: Sendable {
             return state.nextID
         }
         guard let id else { return false }
-        let timeout = TimeAmount(configuration.keepAliveTimeout)
+        let timeout = configuration.keepAliveTimeout.timeAmount
         let expiry = channel.eventLoop.scheduleTask(in: timeout) { [self] in
             self.expire(endpoint, id: id)
         }
@@ -251,9 +252,9 @@ public final class OriginHTTPClient: Sendable {
 
     private func connect(_ endpoint: OriginEndpoint, configuration: Configuration) async throws -> Connection {
         let sslContext = try endpoint.tls.map { try tlsContexts.context(for: $0) }
-        let tlsTimeout = TimeAmount(configuration.tlsTimeout)
+        let tlsTimeout = configuration.tlsTimeout.timeAmount
         let bootstrap = ClientBootstrap(group: group)
-            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .connectTimeout(configuration.connectTimeout.timeAmount)
             .channelOption(.socketOption(.so_keepalive), value: 1)
         let initializer: @Sendable (any Channel) -> EventLoopFuture<Connection> = { channel in
             channel.eventLoop.makeCompletedFuture {
@@ -273,13 +274,6 @@ public final class OriginHTTPClient: Sendable {
         case .unixSocket(let path):
             return try await bootstrap.connect(unixDomainSocketPath: path, channelInitializer: initializer)
         }
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }
 

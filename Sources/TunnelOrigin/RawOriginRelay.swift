@@ -4,6 +4,7 @@ public import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import TunnelCore
+import TunnelTransport
 
 /// Byte relays for origins that stop speaking HTTP: WebSocket after `101`, and raw TCP.
 enum RawOriginRelay {
@@ -12,13 +13,13 @@ enum RawOriginRelay {
     static func connect(_ endpoint: OriginEndpoint, connectTimeout: Duration, tlsTimeout: Duration = .seconds(10)) async throws -> RawConnection {
         let sslContext = try endpoint.tls.map { try sharedTLSContexts.context(for: $0) }
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(TimeAmount(connectTimeout))
+            .connectTimeout(connectTimeout.timeAmount)
         let initializer: @Sendable (any Channel) -> EventLoopFuture<RawConnection> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 if let sslContext, let tls = endpoint.tls {
                     let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: tls.serverName.isIPAddress ? nil : tls.serverName)
                     try channel.pipeline.syncOperations.addHandler(handler)
-                    try channel.pipeline.syncOperations.addHandler(TLSHandshakeTimeoutHandler(timeout: TimeAmount(tlsTimeout)))
+                    try channel.pipeline.syncOperations.addHandler(TLSHandshakeTimeoutHandler(timeout: tlsTimeout.timeAmount))
                 }
                 return try RawConnection(
                     wrappingChannelSynchronously: channel,

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TunnelCore
 import TunnelTesting
+import TunnelOrigin
 import TunnelTransport
 
 /// Which roots the connector trusts for the edge: without `--cacert` the system pool plus

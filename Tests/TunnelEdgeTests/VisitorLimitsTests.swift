@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP2
 import Testing
 @testable import TunnelEdge
+import TunnelTransport
 
 /// The visitor limits reach NIOHTTP2 as configured.
 @Suite("visitor limits")

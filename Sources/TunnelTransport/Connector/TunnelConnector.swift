@@ -14,7 +14,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-public import TunnelOrigin
 
 /// A running tunnel: what `cloudflared tunnel run` is. Keeps `haConnections` registered
 /// connections to the edge, serves the streams they carry from the origin proxy, reconnects
@@ -23,14 +22,16 @@ public import TunnelOrigin
 ///
 /// ```swift
 /// let connector = TunnelConnector(configuration: configuration, proxy: OriginProxy(ingress: ingress, client: OriginHTTPClient()))
+/// // or, with any stream handler of your own:
+/// let custom = TunnelConnector(configuration: configuration, streamHandler: handler)
 /// try await connector.run()   // or add it to a ServiceGroup
 /// ```
 public final class TunnelConnector: Service, Sendable {
     /// The configuration it runs with.
     public let configuration: TunnelConnectorConfiguration
-    /// Serves the proxied streams; swap its proxy to apply new ingress rules.
-    public let streamHandler: OriginStreamHandler
-    private let client: OriginHTTPClient
+    /// Serves the proxied streams (TunnelOrigin's `OriginStreamHandler` for origins: swap its
+    /// proxy to apply new ingress rules).
+    public let streamHandler: any TunnelStreamHandler
     private let logger: Logger
     private let eventStream: AsyncStream<TunnelConnectorEvent>
     private let eventContinuation: AsyncStream<TunnelConnectorEvent>.Continuation
@@ -39,19 +40,18 @@ public final class TunnelConnector: Service, Sendable {
     /// Where the connector's counters and gauges go.
     public let metrics: ConnectorMetrics
 
-    /// Creates a connector serving streams from `proxy`, recording into `metrics` (default: the
-    /// process-wide `MetricsSystem` backend).
+    /// Creates a connector whose streams `streamHandler` serves (it runs the handler's
+    /// ``TunnelStreamHandler/run()`` alongside its connections), recording into `metrics`
+    /// (default: the process-wide `MetricsSystem` backend). TunnelOrigin adds
+    /// `init(configuration:proxy:metrics:logger:)`, which serves from origins.
     public init(
-        configuration: TunnelConnectorConfiguration, proxy: OriginProxy, metrics: ConnectorMetrics = ConnectorMetrics(),
+        configuration: TunnelConnectorConfiguration, streamHandler: some TunnelStreamHandler, metrics: ConnectorMetrics = ConnectorMetrics(),
         logger: Logger = Logger(label: "tunnel.connector")
     ) {
         precondition(!configuration.edgeAddresses.isEmpty, "a connector needs at least one edge address")
         self.configuration = configuration
-        var proxy = proxy
-        proxy.connectorID = configuration.connectorID
-        self.client = proxy.client
         self.metrics = metrics
-        self.streamHandler = OriginStreamHandler(proxy: proxy, metrics: metrics, logger: logger)
+        self.streamHandler = streamHandler
         self.logger = logger
         (eventStream, eventContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1024))
     }
@@ -94,7 +94,7 @@ public final class TunnelConnector: Service, Sendable {
         var failure: String?
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                group.addTask { await self.client.run() }
+                group.addTask { await self.streamHandler.run() }
                 group.addTask {
                     await self.shutdownRequest.wait()
                     input.yield(.shutdown)
@@ -208,75 +208,87 @@ public final class TunnelConnector: Service, Sendable {
         let registeredOnce = Mutex(false)
         let options = connectionOptions(previousAttempts: previousAttempts, localAddress: connection.core.channel.localAddress)
         do {
-            try await connection.run(
-                controlStreamHandler: { [self] stream in
-                    let client = RegistrationClient { bytes in try await stream.outbound.write(bytes) }
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask { _ = try await client.session.run(inbound: stream.inbound) }
-                        let details: ConnectionDetails
-                        do {
-                            details = try await client.registerConnection(
-                                auth: TunnelAuth(accountTag: configuration.credentials.accountTag, tunnelSecret: configuration.credentials.tunnelSecret.bytes),
-                                tunnelID: configuration.credentials.tunnelID ?? UUID(tunnelIDBytes: Array(repeating: 0, count: 16)),
-                                connIndex: UInt8(truncatingIfNeeded: index), options: options, timeout: configuration.rpcTimeout)
-                        } catch let error as RegistrationError {
-                            if error.connectionError != nil { metrics.recordRegisterFailure(duplicate: error.isDuplicateConnection) }
-                            let reason = "Register tunnel error from server side: \(error.connectionError?.cause ?? error.description)"
-                            outcome.withLock { $0 = error.shouldRetry || error.connectionError == nil ? .retryable(reason) : .permanent(Self.permanentAdvice(reason)) }
-                            logger.error("Register tunnel error from server side", metadata: ["connIndex": "\(index)", "error": "\(error.connectionError?.cause ?? error.description)"])
-                            client.shutdown()
-                            await connection.close()
-                            group.cancelAll()
-                            return
-                        }
-                        registeredOnce.withLock { $0 = true }
-                        input.yield(.registered(index, details, address))
-                        if index == 0, !details.tunnelIsRemotelyManaged, let local = configuration.localConfiguration {
-                            try? await client.updateLocalConfiguration(local, timeout: configuration.rpcTimeout)
-                        }
-                        // Serve until shutdown, then unregister and let the edge drain and close. If
-                        // the session ends first, the connection is lost: end it so the slot retries.
-                        group.addTask { await drain.wait() }
-                        if let interval = configuration.pingInterval {
-                            let timeout = configuration.pingTimeout
-                            group.addTask {
-                                while true {
-                                    try await Task.sleep(for: interval)
-                                    do {
-                                        _ = try await connection.ping(timeout: timeout)
-                                    } catch is CancellationError {
-                                        throw CancellationError()
-                                    } catch {
-                                        let reason = "the edge did not answer a PING within \(timeout); replacing the connection"
-                                        self.logger.warning("Connection unresponsive", metadata: ["connIndex": "\(index)", "error": "\(reason)"])
-                                        throw ConnectionUnresponsive(reason: reason)
+            try await withThrowingTaskGroup(of: Void.self) { connectionGroup in
+                // Draining: streams keep being served (the edge sends no new ones once the connection
+                // is unregistered) until the grace period is over; then the connection closes. One
+                // task per connection, not one per stream.
+                connectionGroup.addTask {
+                    await drain.wait()
+                    guard drain.isFired else { return }
+                    try await Task.sleep(for: self.configuration.gracePeriod)
+                    await connection.close()
+                }
+                try await connection.run(
+                    controlStreamHandler: { [self] stream in
+                        let client = RegistrationClient { bytes in try await stream.outbound.write(bytes) }
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask { _ = try await client.session.run(inbound: stream.inbound) }
+                            let details: ConnectionDetails
+                            do {
+                                details = try await client.registerConnection(
+                                    auth: TunnelAuth(accountTag: configuration.credentials.accountTag, tunnelSecret: configuration.credentials.tunnelSecret.bytes),
+                                    tunnelID: configuration.credentials.tunnelID ?? UUID(tunnelIDBytes: Array(repeating: 0, count: 16)),
+                                    connIndex: UInt8(truncatingIfNeeded: index), options: options, timeout: configuration.rpcTimeout)
+                            } catch let error as RegistrationError {
+                                if error.connectionError != nil { metrics.recordRegisterFailure(duplicate: error.isDuplicateConnection) }
+                                let reason = "Register tunnel error from server side: \(error.connectionError?.cause ?? error.description)"
+                                outcome.withLock { $0 = error.shouldRetry || error.connectionError == nil ? .retryable(reason) : .permanent(Self.permanentAdvice(reason)) }
+                                logger.error("Register tunnel error from server side", metadata: ["connIndex": "\(index)", "error": "\(error.connectionError?.cause ?? error.description)"])
+                                client.shutdown()
+                                await connection.close()
+                                group.cancelAll()
+                                return
+                            }
+                            registeredOnce.withLock { $0 = true }
+                            input.yield(.registered(index, details, address))
+                            if index == 0, !details.tunnelIsRemotelyManaged, let local = configuration.localConfiguration {
+                                try? await client.updateLocalConfiguration(local, timeout: configuration.rpcTimeout)
+                            }
+                            // Serve until shutdown, then unregister and let the edge drain and close. If
+                            // the session ends first, the connection is lost: end it so the slot retries.
+                            group.addTask { await drain.wait() }
+                            if let interval = configuration.pingInterval {
+                                let timeout = configuration.pingTimeout
+                                group.addTask {
+                                    while true {
+                                        try await Task.sleep(for: interval)
+                                        do {
+                                            _ = try await connection.ping(timeout: timeout)
+                                        } catch is CancellationError {
+                                            throw CancellationError()
+                                        } catch {
+                                            let reason = "the edge did not answer a PING within \(timeout); replacing the connection"
+                                            self.logger.warning("Connection unresponsive", metadata: ["connIndex": "\(index)", "error": "\(reason)"])
+                                            throw ConnectionUnresponsive(reason: reason)
+                                        }
                                     }
                                 }
                             }
-                        }
-                        do {
-                            _ = try await group.next()
-                        } catch let unresponsive as ConnectionUnresponsive {
-                            outcome.withLock { $0 = .retryable(unresponsive.reason) }
-                        } catch {}
-                        guard drain.isFired else {
+                            do {
+                                _ = try await group.next()
+                            } catch let unresponsive as ConnectionUnresponsive {
+                                outcome.withLock { $0 = .retryable(unresponsive.reason) }
+                            } catch {}
+                            guard drain.isFired else {
+                                group.cancelAll()
+                                await connection.close()
+                                return
+                            }
+                            do {
+                                try await client.unregisterConnection(timeout: configuration.gracePeriod)
+                                logger.info("Unregistered tunnel connection", metadata: ["connIndex": "\(index)", "event": "0", "ip": "\(address.host)"])
+                                eventContinuation.yield(.unregistered(connIndex: index))
+                            } catch {
+                                logger.warning("Could not unregister the connection", metadata: ["connIndex": "\(index)", "error": "\(error)"])
+                            }
+                            client.shutdown()
+                            try? await stream.outbound.finish()
                             group.cancelAll()
-                            await connection.close()
-                            return
                         }
-                        do {
-                            try await client.unregisterConnection(timeout: configuration.gracePeriod)
-                            logger.info("Unregistered tunnel connection", metadata: ["connIndex": "\(index)", "event": "0", "ip": "\(address.host)"])
-                            eventContinuation.yield(.unregistered(connIndex: index))
-                        } catch {
-                            logger.warning("Could not unregister the connection", metadata: ["connIndex": "\(index)", "error": "\(error)"])
-                        }
-                        client.shutdown()
-                        try? await stream.outbound.finish()
-                        group.cancelAll()
-                    }
-                },
-                streamHandler: GracefulStreamHandler(inner: streamHandler, connection: connection, drain: drain, gracePeriod: configuration.gracePeriod))
+                    },
+                    streamHandler: streamHandler)
+                connectionGroup.cancelAll()
+            }
         } catch {
             if outcome.withLock({ $0 }) == nil && !drain.isFired {
                 outcome.withLock { $0 = .retryable("connection with the edge failed: \(error)") }
@@ -324,27 +336,5 @@ public final class TunnelConnector: Service, Sendable {
         #else
         "linux_unknown"
         #endif
-    }
-}
-
-/// Serves streams while draining: after shutdown starts, streams keep being served (the edge
-/// stops sending new ones once unregistered); once the grace period is over the connection closes.
-struct GracefulStreamHandler: TunnelStreamHandler {
-    let inner: OriginStreamHandler
-    let connection: EdgeConnection
-    let drain: ShutdownSignal
-    let gracePeriod: Duration
-
-    func handleStream(_ request: TunnelRequest, body: TunnelInboundBody, response: TunnelResponseWriter) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await inner.handleStream(request, body: body, response: response) }
-            group.addTask {
-                await drain.wait()
-                try await Task.sleep(for: gracePeriod)
-                await connection.close()
-            }
-            try await group.next()
-            group.cancelAll()
-        }
     }
 }

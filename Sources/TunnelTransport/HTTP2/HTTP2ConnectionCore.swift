@@ -132,7 +132,7 @@ final class HTTP2ConnectionCore: Sendable {
         } else {
             let start = ContinuousClock.now
             self.writeControlFrame(.ping(data, ack: false))
-            let timer = self.channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            let timer = self.channel.eventLoop.scheduleTask(in: timeout.timeAmount) {
                 let expired = self.state.withLock { $0.pendingPings.removeValue(forKey: data.integer) }
                 expired?.fail(TunnelStreamError.pingTimeout())
             }
@@ -146,13 +146,6 @@ final class HTTP2ConnectionCore: Sendable {
 
     func close() async {
         try? await self.channel.close()
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }
 

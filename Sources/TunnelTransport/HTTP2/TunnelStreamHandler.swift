@@ -16,6 +16,15 @@ public protocol TunnelStreamHandler: Sendable {
     ///   - body: The request body (or the edge→origin bytes of a WebSocket/TCP stream).
     ///   - response: Writes the response head, body, trailers, or a reset.
     func handleStream(_ request: TunnelRequest, body: TunnelInboundBody, response: TunnelResponseWriter) async throws
+
+    /// Runs what the handler keeps between streams (an origin connection pool) until the task is
+    /// cancelled; ``TunnelConnector`` runs it alongside its connections. The default does nothing.
+    func run() async
+}
+
+extension TunnelStreamHandler {
+    /// Nothing to run.
+    public func run() async {}
 }
 
 /// The request HEADERS of a stream the edge opened.

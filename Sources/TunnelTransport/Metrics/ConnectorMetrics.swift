@@ -50,7 +50,7 @@ public final class ConnectorMetrics: Sendable {
     }
 
     /// A proxied stream (HTTP, WebSocket or TCP) started.
-    func streamStarted(tcp: Bool) {
+    public func streamStarted(tcp: Bool) {
         totalRequests.increment()
         concurrentRequests.increment()
         if tcp {
@@ -60,13 +60,13 @@ public final class ConnectorMetrics: Sendable {
     }
 
     /// A proxied stream ended.
-    func streamEnded(tcp: Bool) {
+    public func streamEnded(tcp: Bool) {
         concurrentRequests.decrement()
         if tcp { tcpActiveSessions.decrement() }
     }
 
     /// The origin could not be reached or broke off mid-response.
-    func recordRequestError() {
+    public func recordRequestError() {
         requestErrors.increment()
     }
 
@@ -84,7 +84,7 @@ public final class ConnectorMetrics: Sendable {
     }
 
     /// A response sent for a proxied request: `cloudflared_tunnel_response_by_code{status_code}`.
-    func recordResponse(status: Int) {
+    public func recordResponse(status: Int) {
         responsesByCode.increment(status)
     }
 

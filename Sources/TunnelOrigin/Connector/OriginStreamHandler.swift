@@ -9,7 +9,7 @@ import NIOHPACK
 import NIOHTTP1
 import Synchronization
 import TunnelCore
-public import TunnelOrigin
+public import TunnelTransport
 
 /// Serves the data streams of a connector's tunnel connections from its origins: the bridge
 /// between the tunnel's HTTP/2 streams and ``OriginProxy``.
@@ -28,6 +28,11 @@ public final class OriginStreamHandler: TunnelStreamHandler {
         self.current = Mutex(proxy)
         self.metrics = metrics
         self.logger = logger
+    }
+
+    /// Runs the origin connection pool of the proxy's client until cancelled.
+    public func run() async {
+        await self.proxy.client.run()
     }
 
     /// The proxy new streams use.

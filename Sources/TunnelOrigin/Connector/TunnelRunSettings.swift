@@ -7,7 +7,7 @@ public import Logging
 import NIOCore
 public import NIOSSL
 public import TunnelCore
-public import TunnelOrigin
+public import TunnelTransport
 
 /// What `tunnel run` runs, composed from resolved settings (flags > `TUNNEL_*` > config.yml >
 /// defaults): the connector configuration, the effective ingress and notices to log at startup.

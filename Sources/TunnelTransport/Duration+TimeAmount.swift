@@ -1,0 +1,10 @@
+public import NIOCore
+
+extension Duration {
+    /// The duration as a NIO `TimeAmount` (nanosecond precision): the one conversion the
+    /// modules share.
+    public var timeAmount: TimeAmount {
+        let (seconds, attoseconds) = self.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
