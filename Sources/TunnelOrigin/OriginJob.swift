@@ -112,11 +112,13 @@ final class OriginJob: Sendable {
         var keepAlive = head.isKeepAlive
         let bodyFinished = NIOLockedValueBox(false)
         do {
-            try await outbound.write(.head(head))
             if body == nil {
-                // Nothing to stream: the request is complete before the response is read.
-                try await outbound.write(.end(nil))
+                // Nothing to stream: head and end go out together (one flush, one write(2)), and
+                // the request is complete before the response is read.
+                try await outbound.write(contentsOf: [.head(head), .end(nil)])
                 bodyFinished.withLockedValue { $0 = true }
+            } else {
+                try await outbound.write(.head(head))
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 if let body = self.body {

@@ -99,7 +99,7 @@ struct EdgeDiscoveryTests {
             #expect(await tunnelctl.waitForExit(timeout: .seconds(15)) == 0)
 
             // A region nobody serves: exit 1 at once, naming the SRV name and --edge.
-            let failed = try sandbox.run([
+            let failed = try await sandbox.run([
                 "tunnel", "--cacert", sandbox.pki.caPath, "--edge-dns-resolver", "127.0.0.1:\(dns.port)", "--region", "mars", "run",
                 "--credentials-file", file, "--hello-world",
             ])

@@ -58,7 +58,7 @@ struct EdgeServeCommandTests {
         #expect(curl.outputLines.last == "530")
 
         // The same port again: one line on standard error and exit 1.
-        let clash = try sandbox.run(["edge", "serve", "--state-dir", state, "--connector-address", "127.0.0.1:\(edge.connectorPort)", "--visitor-address", "127.0.0.1:0", "--api-address", "127.0.0.1:0"])
+        let clash = try await sandbox.run(["edge", "serve", "--state-dir", state, "--connector-address", "127.0.0.1:\(edge.connectorPort)", "--visitor-address", "127.0.0.1:0", "--api-address", "127.0.0.1:0"])
         #expect(clash.status == 1)
         #expect(clash.stderr == "error: cannot listen for connectors on 127.0.0.1:\(edge.connectorPort): the address is already in use; stop the other process or pick another port\n")
 
@@ -184,7 +184,7 @@ struct EdgeServeCommandTests {
     }
 
     @Test("an unreadable certificate, a bad edge.yml and a bad flag: one line naming the file, exit 1")
-    func badInput() throws {
+    func badInput() async throws {
         let sandbox = try Run.Sandbox()
         let directory = sandbox.pki.directory.path
         let missing = directory + "/edge.yml"
@@ -197,11 +197,11 @@ struct EdgeServeCommandTests {
             (["--visitor-address", "localhost"], "error: command line: visitors.address: \"localhost\" is not host:port (examples: 127.0.0.1:7844, [::1]:7844, :7844)\n"),
         ]
         for (arguments, expected) in cases {
-            let output = try sandbox.run(["edge", "serve", "--state-dir", directory + "/state"] + arguments)
+            let output = try await sandbox.run(["edge", "serve", "--state-dir", directory + "/state"] + arguments)
             #expect(output.status == 1, "\(arguments)")
             #expect(output.stderr == expected)
         }
-        let help = try sandbox.run(["edge", "serve", "--help"])
+        let help = try await sandbox.run(["edge", "serve", "--help"])
         #expect(help.status == 0)
         for flag in ["--config", "--state-dir", "--connector-address", "--visitor-address", "--visitor-tls-address", "--grace-period", "--api-address", "--loglevel"] {
             #expect(help.stdout.contains(flag), "\(flag)")

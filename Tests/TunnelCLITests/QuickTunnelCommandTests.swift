@@ -63,10 +63,10 @@ struct QuickTunnelCommandTests {
     @Test("no quick tunnels: one line saying where they come from")
     func refused() async throws {
         let sandbox = try Run.Sandbox()
-        let output = try sandbox.run(["tunnel", "--edge", "127.0.0.1:1", "--cacert", sandbox.pki.caPath, "--quick-service", "http://127.0.0.1:1", "--url", "http://127.0.0.1:2"])
+        let output = try await sandbox.run(["tunnel", "--edge", "127.0.0.1:1", "--cacert", sandbox.pki.caPath, "--quick-service", "http://127.0.0.1:1", "--url", "http://127.0.0.1:2"])
         #expect(output.status == 1)
         #expect(output.stderr.contains("cannot reach the quick-tunnel service at http://127.0.0.1:1"))
-        let help = try sandbox.run(["tunnel"])
+        let help = try await sandbox.run(["tunnel"])
         #expect(help.status == 0 && help.stdout.contains("quick tunnel"))
     }
 }

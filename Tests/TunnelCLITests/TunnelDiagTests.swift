@@ -40,7 +40,7 @@ struct TunnelDiagTests {
                 service: http://127.0.0.1:\(exposed)
               - service: http://198.51.100.7:8080
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        let output = try sandbox.run(["tunnel", "--config", config, "diag", "exposure", "--host", address, "--timeout", "1000"])
+        let output = try await sandbox.run(["tunnel", "--config", config, "diag", "exposure", "--host", address, "--timeout", "1000"])
         #expect(output.status == 1, "\(output.stdout)\(output.stderr)")
         let lines = output.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains("\(address):\(safe) (http://localhost:\(safe)): closed"))
@@ -50,15 +50,15 @@ struct TunnelDiagTests {
 
         // Only the loopback origin: nothing is open (unless this machine serves 80/443 itself).
         let web = await OriginExposureCheck.probe([80, 443].map { OriginExposureCheck.Target(address: address, port: $0, services: []) })
-        let clean = try sandbox.run(["tunnel", "diag", "exposure", "--url", "http://localhost:\(safe)", "--host", address, "--timeout", "1000"])
+        let clean = try await sandbox.run(["tunnel", "diag", "exposure", "--url", "http://localhost:\(safe)", "--host", address, "--timeout", "1000"])
         if web.allSatisfy({ $0.state != .open }) {
             #expect(clean.status == 0, "\(clean.stdout)")
             #expect(clean.stdout.hasSuffix("Nothing answers from outside the tunnel.\n"))
         }
         // Without --host: this machine's own non-loopback addresses.
-        let own = try sandbox.run(["tunnel", "--config", config, "diag", "exposure", "--timeout", "1000"])
+        let own = try await sandbox.run(["tunnel", "--config", config, "diag", "exposure", "--timeout", "1000"])
         #expect(own.status == 1 && own.stdout.contains("\(address):\(exposed) (http://127.0.0.1:\(exposed)): open"))
-        let nothing = try sandbox.run(["tunnel", "diag", "exposure"])
+        let nothing = try await sandbox.run(["tunnel", "diag", "exposure"])
         #expect(nothing.status == 1 && nothing.stderr.contains("no ingress rules to check"))
     }
 
@@ -82,7 +82,7 @@ struct TunnelDiagTests {
         let logs = directory.appendingPathComponent("tunnel.log").path
         try "2026-12-04T03:00:00Z INF Registered tunnel connection connIndex=0\nAuthorization: Bearer log-secret-9999\n".write(toFile: logs, atomically: true, encoding: .utf8)
         let output = directory.appendingPathComponent("diag.tar").path
-        let run = try sandbox.run(
+        let run = try await sandbox.run(
             ["tunnel", "--config", config, "diag", "--metrics", metrics, "--log-file", logs, "--output", output],
             environment: ["TUNNEL_TOKEN": "env-secret-4321", "TUNNEL_LOGLEVEL": "debug"])
         #expect(run.status == 0, "\(run.stderr)")

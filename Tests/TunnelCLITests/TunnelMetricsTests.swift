@@ -113,13 +113,13 @@ struct TunnelMetricsTests {
         let file = try sandbox.writeCredentials(tunnel.credentials)
         let taken = try await TunnelMetricsServer.bind(.init(host: "127.0.0.1", port: 0), registry: PrometheusCollectorRegistry()) { nil }
         let port = try #require(taken.localAddress?.port)
-        let result = try sandbox.run(Run.runArguments(credentialsFile: file, edgePort: 9, pki: sandbox.pki, originPort: 9) + ["--metrics", "127.0.0.1:\(port)", tunnel.id.lowercasedString])
+        let result = try await sandbox.run(Run.runArguments(credentialsFile: file, edgePort: 9, pki: sandbox.pki, originPort: 9) + ["--metrics", "127.0.0.1:\(port)", tunnel.id.lowercasedString])
         #expect(result.status == 1)
         let output = result.stderr + result.stdout
         #expect(output.contains("Cannot start the metrics server on 127.0.0.1:\(port)"), "\(output)")
         #expect(output.contains("--metrics host:port"))
 
-        let bad = try sandbox.run(Run.runArguments(credentialsFile: file, edgePort: 9, pki: sandbox.pki, originPort: 9) + ["--metrics", "nowhere", tunnel.id.lowercasedString])
+        let bad = try await sandbox.run(Run.runArguments(credentialsFile: file, edgePort: 9, pki: sandbox.pki, originPort: 9) + ["--metrics", "nowhere", tunnel.id.lowercasedString])
         #expect(bad.status == 1)
         #expect((bad.stderr + bad.stdout).contains("invalid --metrics \"nowhere\""), "\(bad.stderr)")
     }

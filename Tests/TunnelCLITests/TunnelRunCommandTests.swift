@@ -37,10 +37,10 @@ struct TunnelRunCommandTests {
             return try PeerProcess(TunnelctlProcess.executableURL.path, arguments, environment: env)
         }
 
-        func run(_ arguments: [String], environment: [String: String] = [:]) throws -> TunnelctlProcess.Output {
+        func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> TunnelctlProcess.Output {
             var env = ["HOME": home.path]
             for (key, value) in environment { env[key] = value }
-            return try TunnelctlProcess.run(arguments, environment: env, timeout: 30)
+            return try await TunnelctlProcess.run(arguments, environment: env, timeout: 30)
         }
     }
 
@@ -284,15 +284,15 @@ struct TunnelRunCommandTests {
         let id = UUID().lowercasedString
         let base = ["tunnel", "run", "--edge", "127.0.0.1:1", "--cacert", sandbox.pki.caPath]
 
-        let missing = try sandbox.run(base + [id])
+        let missing = try await sandbox.run(base + [id])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("ERR tunnel credentials file not found"), "\(missing.stderr)")
 
-        let badToken = try sandbox.run(base + ["--token", "not-a-token"])
+        let badToken = try await sandbox.run(base + ["--token", "not-a-token"])
         #expect(badToken.status == 1)
         #expect(badToken.stderr.contains("Provided Tunnel token is not valid."), "\(badToken.stderr)")
 
-        let badEnvToken = try sandbox.run(base, environment: ["TUNNEL_TOKEN": "eyJhIjoiMSJ9"])
+        let badEnvToken = try await sandbox.run(base, environment: ["TUNNEL_TOKEN": "eyJhIjoiMSJ9"])
         #expect(badEnvToken.status == 1)
         #expect(badEnvToken.stderr.contains("Provided Tunnel token is not valid."), "\(badEnvToken.stderr)")
         #expect(badEnvToken.stderr.contains("TUNNEL_TOKEN"), "\(badEnvToken.stderr)")
@@ -300,15 +300,15 @@ struct TunnelRunCommandTests {
         let credentials = TunnelCredentials(accountTag: Self.accountTag, tunnelSecret: .random(), tunnelID: UUID())
         let file = try sandbox.writeCredentials(credentials)
 
-        let badFamily = try sandbox.run(["tunnel", "run", "--cacert", sandbox.pki.caPath, "--cred-file", file, "--edge-ip-version", "5"])
+        let badFamily = try await sandbox.run(["tunnel", "run", "--cacert", sandbox.pki.caPath, "--cred-file", file, "--edge-ip-version", "5"])
         #expect(badFamily.status == 1)
         #expect(badFamily.stderr.contains("invalid value for edge-ip-version: 5"), "\(badFamily.stderr)")
 
-        let quic = try sandbox.run(base + ["--credentials-file", file, "--protocol", "quic"])
+        let quic = try await sandbox.run(base + ["--credentials-file", file, "--protocol", "quic"])
         #expect(quic.status == 1)
         #expect(quic.stderr.contains("--protocol quic is not supported"), "\(quic.stderr)")
 
-        let name = try sandbox.run(base + ["my-tunnel"])
+        let name = try await sandbox.run(base + ["my-tunnel"])
         #expect(name.status == 1)
         #expect(name.stderr.contains("not a tunnel UUID"), "\(name.stderr)")
     }

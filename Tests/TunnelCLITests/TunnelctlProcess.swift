@@ -25,7 +25,20 @@ struct TunnelctlProcess {
     }
 
     /// Runs `tunnelctl` with `arguments`, killing it after `timeout` seconds.
-    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60) throws -> Output {
+    ///
+    /// Waiting for a process blocks a thread, so it happens on a thread of its own: blocking one of
+    /// Swift Concurrency's few threads (two on a 2-core machine) stalled every other test running
+    /// at the time, long enough for in-memory RPC exchanges to hit their 5 s deadline.
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try runBlocking(arguments, environment: environment, timeout: timeout) })
+            }
+            thread.start()
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment: [String: String], timeout: TimeInterval) throws -> Output {
         let process = Process()
         process.executableURL = executableURL
         process.arguments = arguments

@@ -33,8 +33,9 @@ struct RPCSessionTests {
         }()
         async let end = client.session.run(inbound: toClient.stream)
 
+        // No deadline: the exchange is what is tested, and a loaded machine may take a while.
         let details = try await client.registerConnection(
-            auth: CaptureFixtures.auth, tunnelID: CaptureFixtures.tunnelID, connIndex: 0, options: CaptureFixtures.options)
+            auth: CaptureFixtures.auth, tunnelID: CaptureFixtures.tunnelID, connIndex: 0, options: CaptureFixtures.options, timeout: nil)
         #expect(details == CaptureFixtures.details)
         try await client.updateLocalConfiguration(Array(CaptureFixtures.configJSON.utf8))
         try await client.unregisterConnection()
@@ -116,9 +117,9 @@ struct RPCSessionTests {
         async let clientEnd = client.session.run(inbound: toClient.stream)
 
         let options = CaptureFixtures.options
-        #expect(try await client.registerConnection(auth: CaptureFixtures.auth, tunnelID: CaptureFixtures.tunnelID, connIndex: 0, options: options) == CaptureFixtures.details)
+        #expect(try await client.registerConnection(auth: CaptureFixtures.auth, tunnelID: CaptureFixtures.tunnelID, connIndex: 0, options: options, timeout: nil) == CaptureFixtures.details)
         do {
-            _ = try await client.registerConnection(auth: CaptureFixtures.auth, tunnelID: CaptureFixtures.tunnelID, connIndex: 1, options: options)
+            _ = try await client.registerConnection(auth: CaptureFixtures.auth, tunnelID: CaptureFixtures.tunnelID, connIndex: 1, options: options, timeout: nil)
             Issue.record("expected a refusal")
         } catch let error as RegistrationError {
             #expect(error == .refused(refusal))
@@ -127,10 +128,10 @@ struct RPCSessionTests {
             #expect(!error.isDuplicateConnection)
         }
         await #expect(throws: RegistrationError.invalidDetails()) {
-            try await client.registerConnection(auth: CaptureFixtures.auth, tunnelID: CaptureFixtures.tunnelID, connIndex: 2, options: options)
+            try await client.registerConnection(auth: CaptureFixtures.auth, tunnelID: CaptureFixtures.tunnelID, connIndex: 2, options: options, timeout: nil)
         }
         await #expect(throws: RPCException(reason: "boom")) {
-            try await client.registerConnection(auth: CaptureFixtures.auth, tunnelID: CaptureFixtures.tunnelID, connIndex: 3, options: options)
+            try await client.registerConnection(auth: CaptureFixtures.auth, tunnelID: CaptureFixtures.tunnelID, connIndex: 3, options: options, timeout: nil)
         }
         try await client.unregisterConnection()
         client.shutdown()

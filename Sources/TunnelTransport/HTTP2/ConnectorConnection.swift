@@ -92,6 +92,7 @@ public final class ConnectorConnection: Sendable {
         try channel.pipeline.syncOperations.addHandler(prefaceCheck)
         let prefaceFailure = prefaceCheck.failure
         try channel.pipeline.syncOperations.addHandler(HTTP2FrameAligningHandler(expectsClientPreface: false))
+        try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler())
         // The connector never opens streams (push is off); refuse any it tries.
         let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(
             mode: .client,

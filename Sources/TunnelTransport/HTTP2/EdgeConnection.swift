@@ -80,6 +80,7 @@ public final class EdgeConnection: Sendable {
         http2.connection.targetWindowSize = configuration.connectionWindowSize
         http2.stream.targetWindowSize = configuration.streamWindowSize
         try channel.pipeline.syncOperations.addHandler(HTTP2FrameAligningHandler(expectsClientPreface: true))
+        try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler())
         let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(
             mode: .server,
             configuration: http2
