@@ -59,7 +59,7 @@ public final class EdgeConnection: Sendable {
     ]
 
     let core: HTTP2ConnectionCore
-    let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<InboundStream>
+    let router: TunnelStreamRouter
 
     /// An accepted stream channel and its id.
     struct InboundStream: Sendable {
@@ -67,9 +67,9 @@ public final class EdgeConnection: Sendable {
         let streamID: HTTP2StreamID
     }
 
-    private init(core: HTTP2ConnectionCore, multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<InboundStream>) {
+    private init(core: HTTP2ConnectionCore, router: TunnelStreamRouter) {
         self.core = core
-        self.multiplexer = multiplexer
+        self.router = router
     }
 
     /// Adds the HTTP/2 server handlers to `channel` (after any TLS handler). Call on the
@@ -81,27 +81,25 @@ public final class EdgeConnection: Sendable {
         http2.stream.targetWindowSize = configuration.streamWindowSize
         try channel.pipeline.syncOperations.addHandler(HTTP2FrameAligningHandler(expectsClientPreface: true))
         try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler())
-        let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(
-            mode: .server,
-            configuration: http2
-        ) { streamChannel in
-            streamChannel.eventLoop.makeCompletedFuture {
-                let streamID = try streamChannel.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID)
-                let channel = try StreamFrameChannel(
-                    wrappingChannelSynchronously: streamChannel,
-                    configuration: .init(isOutboundHalfClosureEnabled: false)
-                )
-                return InboundStream(channel: channel, streamID: streamID ?? .rootStream)
-            }
-        }
         let core = HTTP2ConnectionCore(
             channel: channel,
             initialWindowIncrement: max(0, configuration.connectionWindowSize - 65_535),
             closeWhenIdleAfterPeerGoAway: configuration.closeDelayAfterGoAway,
             answersGoAway: true
         )
+        let router = TunnelStreamRouter(core: core)
+        // Every stream starts at the gate: served on the event loop, or handed to `run`.
+        _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+            mode: .server,
+            connectionConfiguration: http2.connection,
+            streamConfiguration: http2.stream
+        ) { streamChannel in
+            streamChannel.eventLoop.makeCompletedFuture {
+                try streamChannel.pipeline.syncOperations.addHandler(TunnelStreamGate(router: router))
+            }
+        }
         try channel.pipeline.syncOperations.addHandler(ConnectionFrameHandler(core: core))
-        return EdgeConnection(core: core, multiplexer: multiplexer)
+        return EdgeConnection(core: core, router: router)
     }
 
     /// Serves the connection until it closes (or the calling task is cancelled, which closes it).
@@ -113,18 +111,14 @@ public final class EdgeConnection: Sendable {
         streamHandler: some TunnelStreamHandler
     ) async throws {
         try await withTaskCancellationHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                do {
-                    for try await stream in self.multiplexer.inbound {
-                        self.core.streamOpened(peerStreamID: stream.streamID)
-                        group.addTask {
-                            defer { self.core.streamClosed() }
-                            await self.serve(
-                                stream.channel, streamID: stream.streamID, control: controlStreamHandler, handler: streamHandler)
-                        }
+            self.router.streamHandler = streamHandler
+            await withDiscardingTaskGroup { group in
+                // Ends when the connection closes; streams served on the event loop never come here.
+                for await stream in self.router.inbound {
+                    group.addTask {
+                        await self.serve(
+                            stream.channel, streamID: stream.streamID, control: controlStreamHandler, handler: streamHandler)
                     }
-                } catch NIOSSLError.uncleanShutdown {
-                    // A TCP close without TLS close_notify is an ordinary end of the connection.
                 }
             }
         } onCancel: {

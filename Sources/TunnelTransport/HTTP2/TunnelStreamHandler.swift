@@ -17,6 +17,12 @@ public protocol TunnelStreamHandler: Sendable {
     ///   - response: Writes the response head, body, trailers, or a reset.
     func handleStream(_ request: TunnelRequest, body: TunnelInboundBody, response: TunnelResponseWriter) async throws
 
+    /// Offers a stream to be served on its channel's event loop, without a task: called on that
+    /// loop when the request HEADERS arrived. Return `true` after taking it over (the handler
+    /// added its own handlers to `channel`, which receive the frames that follow, and answers
+    /// there); `false` leaves it to ``handleStream(_:body:response:)``. The default declines.
+    func serveOnEventLoop(_ request: TunnelRequest, channel: any Channel) -> Bool
+
     /// Runs what the handler keeps between streams (an origin connection pool) until the task is
     /// cancelled; ``TunnelConnector`` runs it alongside its connections. The default does nothing.
     func run() async
@@ -25,6 +31,9 @@ public protocol TunnelStreamHandler: Sendable {
 extension TunnelStreamHandler {
     /// Nothing to run.
     public func run() async {}
+
+    /// Every stream takes the asynchronous path.
+    public func serveOnEventLoop(_ request: TunnelRequest, channel: any Channel) -> Bool { false }
 }
 
 /// The request HEADERS of a stream the edge opened.
