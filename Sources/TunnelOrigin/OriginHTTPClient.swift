@@ -64,6 +64,8 @@ public final class OriginHTTPClient: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Idle connections for requests served on an event loop, one pool per loop.
+    private let loopPools = NIOLockedValueBox([ObjectIdentifier: NIOLoopBound<OriginEventLoopPool>]())
     private let group: any EventLoopGroup
     private let tlsContexts: OriginTLSContextCache
     let logger: Logger
@@ -97,6 +99,27 @@ public final class OriginHTTPClient: Sendable {
             continuation.finish()
         }
         state.withLockedValue { $0.spawner = nil }
+        let pools = self.loopPools.withLockedValue { pools in
+            defer { pools = [:] }
+            return Array(pools.values)
+        }
+        for pool in pools {
+            pool.eventLoop.execute { pool.value.shutDown() }
+        }
+    }
+
+    /// The pool of `eventLoop`'s idle connections while ``run()`` is running, else `nil` (every
+    /// request then uses a fresh connection). Call on `eventLoop`.
+    func eventLoopPool(for eventLoop: any EventLoop) -> OriginEventLoopPool? {
+        guard self.state.withLockedValue({ $0.spawner != nil }) else { return nil }
+        let bound = self.loopPools.withLockedValue { pools in
+            let key = ObjectIdentifier(eventLoop)
+            if let pool = pools[key] { return pool }
+            let pool = NIOLoopBound(OriginEventLoopPool(eventLoop: eventLoop), eventLoop: eventLoop)
+            pools[key] = pool
+            return pool
+        }
+        return bound.value
     }
 
     /// Number of idle connections currently kept for `endpoint`.

@@ -95,7 +95,7 @@ public struct OriginProxy: Sendable {
         await RawOriginRelay.tcp(endpoint: endpoint, body: body, connectTimeout: connectTimeout, writer: writer)
     }
 
-    private func prepare(_ head: inout HTTPRequestHead, options: OriginRequestConfiguration) {
+    func prepare(_ head: inout HTTPRequestHead, options: OriginRequestConfiguration) {
         if !options.httpHostHeader.isEmpty {
             head.headers.replaceOrAdd(name: "Host", value: options.httpHostHeader)
         }

@@ -41,6 +41,32 @@ public final class OriginStreamHandler: TunnelStreamHandler {
         set { current.withLock { $0 = newValue } }
     }
 
+    /// Serves plain HTTP requests without a body to `http://` origins on the stream's event loop:
+    /// the stream channel glued to an origin connection of the same loop (``OriginExchange``).
+    /// Everything else (bodies, WebSockets, TCP, TLS origins, built-in services) takes the
+    /// asynchronous path.
+    public func serveOnEventLoop(_ request: TunnelRequest, channel: any Channel) -> Bool {
+        guard request.kind == .http, request.endStream, var head = try? request.originRequestHead() else { return false }
+        let proxy = self.proxy
+        let rule = proxy.rule(for: head)
+        guard case .http = rule.service,
+            let endpoint = OriginEndpoint(service: rule.service, options: rule.originRequest, requestHost: head.headers.first(name: "host")),
+            endpoint.tls == nil
+        else { return false }
+        proxy.prepare(&head, options: rule.originRequest)
+        OriginHTTPClient.frame(&head, hasBody: false)
+        let exchange = OriginExchange(
+            stream: channel, head: head, endpoint: endpoint, configuration: .init(options: rule.originRequest),
+            pool: proxy.client.eventLoopPool(for: channel.eventLoop), metrics: metrics, logger: logger)
+        do {
+            try channel.pipeline.syncOperations.addHandler(exchange)
+        } catch {
+            return false
+        }
+        exchange.start()
+        return true
+    }
+
     public func handleStream(_ request: TunnelRequest, body: TunnelInboundBody, response: TunnelResponseWriter) async throws {
         switch request.kind {
         case .configurationUpdate:
@@ -156,22 +182,27 @@ final class TunnelOriginResponseWriter: OriginResponseWriter {
     /// Whether the origin's head arrived (it may still be held back with the first body bytes).
     var headWritten: Bool { state.withLock { $0.headWritten } }
 
-    func writeHead(_ head: HTTPResponseHead) async throws {
+    /// The tunnel HEADERS for an origin's response head (spec 7.2): the status (101 → 200), the
+    /// user headers serialized, `content-length` copied; and the body length it announced.
+    static func tunnelHead(for head: HTTPResponseHead) -> (fields: HPACKHeaders, status: Int, length: Int?) {
         let status = head.status == .switchingProtocols ? 200 : Int(head.status.code)
-        var userHeaders: [(name: String, value: String)] = []
+        var serialized: [SerializedHeaderField] = []
         var fields = HPACKHeaders()
         var length: Int?
         for (name, value) in head.headers {
             let lower = name.lowercased()
             if Self.isControlHeader(lower) || lower == "transfer-encoding" || lower == "trailer" { continue }
-            userHeaders.append((name, value))
+            serialized.append(SerializedHeaderField(name: Array(SerializedHeaders.canonicalName(name).utf8), value: Array(value.utf8)))
             if lower == "content-length" {
                 fields.add(name: "content-length", value: value)
                 length = Int(value)
             }
         }
-        let serialized = userHeaders.map { SerializedHeaderField(name: Array(SerializedHeaders.canonicalName($0.name).utf8), value: Array($0.value.utf8)) }
-        let headers = TunnelResponseHead.origin(status: status, headers: serialized, fields: fields).headers
+        return (TunnelResponseHead.origin(status: status, headers: serialized, fields: fields).headers, status, length)
+    }
+
+    func writeHead(_ head: HTTPResponseHead) async throws {
+        let (headers, status, length) = Self.tunnelHead(for: head)
         metrics.recordResponse(status: status)
         // A body of known length goes out with its head, and its last bytes carry END_STREAM:
         // one flush for a small response instead of three (cloudflared also holds the head of a
