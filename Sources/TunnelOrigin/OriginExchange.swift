@@ -154,8 +154,9 @@ final class OriginExchange: ChannelInboundHandler, RemovableChannelHandler {
                     self.stream.write(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)), promise: nil)
                 }
             }
-            self.stream.flush()
+            // Done before the flush: sending END_STREAM closes the stream channel at once.
             self.finish(reuseOrigin: self.keepAlive)
+            self.stream.flush()
         }
     }
 
@@ -225,8 +226,10 @@ final class OriginExchange: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         // The edge reset the stream or the connection went away: an exchange still running
-        // cannot finish, and its origin connection cannot be reused.
-        if self.state != .done {
+        // cannot finish, and its origin connection cannot be reused. (After our END_STREAM the
+        // stream closes normally; the origin's end of the response is still read, and the
+        // connection then goes back to the pool.)
+        if self.state != .done && !self.ended {
             self.state = .done
             self.metrics.streamEnded(tcp: false)
             self.origin?.close(promise: nil)
