@@ -34,9 +34,18 @@ HA=${HA:-4}
 BIG=${BIG:-1073741824}
 PEERS=${TUNNEL_PEERS_DIR:-$(cd .. && pwd)/shared/peers}
 
-for tool in wrk openssl curl; do
-    command -v "$tool" >/dev/null || { echo "edge-wrk: $tool is required (apt-get install wrk openssl curl)" >&2; exit 2; }
-done
+# Tools, installed as .ci/run installs its own (Debian packages; sudo when not root).
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v curl >/dev/null || missing+=(curl)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v nginx >/dev/null || missing+=(nginx-light)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "edge-wrk: installing ${missing[*]}" >&2
+    sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null \
+        || { echo "edge-wrk: could not install ${missing[*]}; install them and run again" >&2; exit 2; }
+fi
 
 if [ -z "${TUNNELCTL:-}" ]; then
     # BUILD_LOCK: a lock file to serialize builds with other users of the tree (flock).
@@ -192,4 +201,41 @@ if [ "$BIG" -gt 0 ]; then
     echo "single stream:   $((BIG / 1048576)) MiB download, direct $(mb "$big_direct") MB/s, through edge $(mb "$big_edge") MB/s, ratio $(python3 -c "print(f'{$big_edge / $big_direct:.3f}')")"
     echo "downloads:       $(for r in "${big_runs[@]}"; do mb "$r"; done | paste -sd' ') MB/s (one after another over the same connector)"
     echo "RSS after it:    edge $((after_big_rss / 1024)) MiB, connector $((after_big_connector_rss / 1024)) MiB"
+fi
+
+# The same as a Markdown table, and a chart (Docs/bench/edge-wrk.png; CHART=0 skips it).
+echo
+echo "| what | direct to the origin | through edge + connector | ratio |"
+echo "|---|---|---|---|"
+echo "| 1 KB responses, wrk -c$CONNECTIONS | $direct req/s | $through_edge req/s | $(python3 -c "print(f'{$through_edge / $direct:.3f}')") |"
+if [ "$BIG" -gt 0 ]; then
+    echo "| $((BIG / 1048576)) MiB download, ${#big_runs[@]} in a row | $(mb "$big_direct") MB/s | $(for r in "${big_runs[@]}"; do mb "$r"; done | paste -sd' ') MB/s | $(python3 -c "print(f'{$big_edge / $big_direct:.3f}')") (first) |"
+    echo "| RSS idle / after | – | edge $((idle_rss / 1024)) / $((after_big_rss / 1024)) MiB, connector $((idle_connector_rss / 1024)) / $((after_big_connector_rss / 1024)) MiB | |"
+fi
+if [ "${CHART:-1}" != 0 ] && [ "$BIG" -gt 0 ]; then
+    # matplotlib in a venv of its own, so the test venv stays as CI builds it.
+    if [ ! -x .venv-bench/bin/python3 ]; then
+        python3 -m venv .venv-bench && .venv-bench/bin/pip install -q --disable-pip-version-check matplotlib==3.11.2
+    fi
+    mkdir -p Docs/bench
+    .venv-bench/bin/python3 - "$direct" "$through_edge" "$big_direct" "${big_runs[@]}" <<'PY'
+import sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+direct, tunnel, big_direct = (float(v) for v in sys.argv[1:4])
+runs = [float(v) / 1e6 for v in sys.argv[4:]]
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+left.bar(["direct", "edge + connector"], [direct, tunnel], color=["#999", "#f38020"])
+left.set_title("1 KB responses (req/s)")
+right.plot(range(1, len(runs) + 1), runs, marker="o", color="#f38020", label="through the tunnel")
+right.axhline(big_direct / 1e6, color="#999", linestyle="--", label="direct")
+right.set_ylim(bottom=0)
+right.set_xticks(range(1, len(runs) + 1))
+right.set_title("1 GiB downloads in a row (MB/s)")
+right.legend()
+fig.tight_layout()
+fig.savefig("Docs/bench/edge-wrk.png", dpi=100)
+PY
+    echo "chart: Docs/bench/edge-wrk.png"
 fi

@@ -165,14 +165,21 @@ public final class ConnectorConnection: Sendable {
         _ body: (TunnelClientStream) async throws -> Result
     ) async throws -> Result {
         guard !self.core.isDraining else { throw TunnelStreamError.connectionDraining() }
-        let channel: StreamFrameChannel = try await self.multiplexer.openStream { streamChannel in
+        // The HEADERS go out from the stream's initializer, on the event loop, in the same trip
+        // as opening the stream (not awaited: a failure closes the stream, which the response
+        // read reports); the stream ID is known right after.
+        let opened: OpenedStream = try await self.multiplexer.openStream { streamChannel in
             streamChannel.eventLoop.makeCompletedFuture {
-                try StreamFrameChannel(
+                let channel = try StreamFrameChannel(
                     wrappingChannelSynchronously: streamChannel,
                     configuration: .init(isOutboundHalfClosureEnabled: false)
                 )
+                streamChannel.writeAndFlush(HTTP2Frame.FramePayload.headers(.init(headers: requestHeaders, endStream: endStream)), promise: nil)
+                let streamID = try? streamChannel.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID)
+                return OpenedStream(channel: channel, streamID: streamID)
             }
         }
+        let channel = opened.channel
         self.core.streamOpened(peerStreamID: nil)
         defer { self.core.streamClosed() }
         return try await channel.executeThenClose { inbound, _ in
@@ -182,8 +189,12 @@ public final class ConnectorConnection: Sendable {
                 $0.localEnded = endStream
             }
             let writer = TunnelBodyWriter(channel: channel.channel, state: state)
-            try await writer.send(.headers(.init(headers: requestHeaders, endStream: endStream)))
-            let streamID = try await channel.channel.getOption(HTTP2StreamChannelOptions.streamID).get()
+            let streamID: HTTP2StreamID
+            if let known = opened.streamID {
+                streamID = known
+            } else {
+                streamID = try await channel.channel.getOption(HTTP2StreamChannelOptions.streamID).get()
+            }
             let stream = TunnelClientStream(
                 streamID: streamID,
                 requestBody: writer,
@@ -192,6 +203,12 @@ public final class ConnectorConnection: Sendable {
             )
             return try await body(stream)
         }
+    }
+
+    /// A stream opened by ``withStream(_:endStream:_:)`` with its HEADERS already written.
+    private struct OpenedStream: Sendable {
+        let channel: StreamFrameChannel
+        let streamID: HTTP2StreamID?
     }
 
     /// Sends GOAWAY(`errorCode`, last-stream-id 0) once: the connector finishes open streams
