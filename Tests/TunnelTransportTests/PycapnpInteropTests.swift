@@ -190,7 +190,12 @@ struct PycapnpInteropTests {
             for try await connection in connections {
                 try await connection.executeThenClose { inbound, outbound in
                     let end = try await registration.serve(inbound: inbound) { bytes in try await outbound.write(bytes) }
-                    #expect(end == .endOfStream || end == .remoteAbort(RPCException(reason: "")) || true)
+                    // pycapnp closes the connection after its calls, with or without an Abort
+                    // first (its reason text varies by version); never our own shutdown.
+                    switch end {
+                    case .endOfStream, .remoteAbort: break
+                    case .localShutdown: Issue.record("the session ended by our own shutdown, not by the pycapnp client")
+                    }
                 }
                 break
             }
