@@ -140,7 +140,7 @@ final class OriginExchange: ChannelInboundHandler, RemovableChannelHandler {
         case .end(let trailers):
             guard case .streamingBody = self.state else { return }
             if !self.ended {
-                let trailerFields = trailers.flatMap { $0.isEmpty ? nil : HPACKHeaders($0.map { ($0.name.lowercased(), $0.value) }) }
+                let trailerFields = TunnelOriginResponseWriter.tunnelTrailers(trailers)
                 if let head = self.pendingHead {
                     // A body of known length that was empty: the head carries END_STREAM.
                     self.pendingHead = nil

@@ -201,6 +201,12 @@ final class TunnelOriginResponseWriter: OriginResponseWriter {
         return (TunnelResponseHead.origin(status: status, headers: serialized, fields: fields).headers, status, length)
     }
 
+    /// The origin's trailers as a trailing HEADERS block (lowercase names); `nil` when it sent none.
+    static func tunnelTrailers(_ trailers: HTTPHeaders?) -> HPACKHeaders? {
+        guard let trailers, !trailers.isEmpty else { return nil }
+        return HPACKHeaders(trailers.map { ($0.name.lowercased(), $0.value) })
+    }
+
     func writeHead(_ head: HTTPResponseHead) async throws {
         let (headers, status, length) = Self.tunnelHead(for: head)
         metrics.recordResponse(status: status)
@@ -242,10 +248,7 @@ final class TunnelOriginResponseWriter: OriginResponseWriter {
             return (pending, state.ended)
         }
         if ended { return }
-        var hpack: HPACKHeaders?
-        if let trailers, !trailers.isEmpty {
-            hpack = HPACKHeaders(trailers.map { ($0.name.lowercased(), $0.value) })
-        }
+        let hpack = Self.tunnelTrailers(trailers)
         if let pending {
             guard hpack != nil else { return try await response.writeHead(fields: pending, endStream: true) }
             try await response.writeHead(fields: pending)

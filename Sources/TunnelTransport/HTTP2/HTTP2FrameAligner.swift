@@ -80,23 +80,17 @@ public struct HTTP2FrameAligner: Sendable {
                 self.state = remaining == take ? .header : .passThrough(remaining: remaining - take)
             case .header:
                 let header = Self.header(in: input, at: cursor, available: available)
-                if let header, header.isData, available < header.headerLength + header.firstPieceNeeds {
-                    // A DATA header must not end a piece: hold it until a payload byte is there.
-                    var tail = input.getSlice(at: cursor, length: available)!
-                    self.held.clear()
-                    self.held.writeBuffer(&tail)
-                    pieceEnd = cursor
-                    break walk
-                } else if let header, header.isData {
+                if let header, header.isData, available >= header.headerLength + header.firstPieceNeeds {
                     cursor += header.headerLength
                     self.state = .data(remaining: header.payloadLength)
-                } else if let header, header.payloadLength > Self.maxHeldPayload {
+                } else if let header, !header.isData, header.payloadLength > Self.maxHeldPayload {
                     cursor += header.headerLength
                     self.state = .passThrough(remaining: header.payloadLength)
-                } else if let header, available >= header.headerLength + header.payloadLength {
+                } else if let header, !header.isData, available >= header.headerLength + header.payloadLength {
                     cursor += header.headerLength + header.payloadLength
                 } else {
-                    // A partial header or a partial small frame: hold it, emit what came before.
+                    // A partial header, a DATA header without a payload byte yet, or a partial
+                    // small frame: hold it, emit what came before.
                     var tail = input.getSlice(at: cursor, length: available)!
                     self.held.clear()
                     self.held.writeBuffer(&tail)
